@@ -1,0 +1,24 @@
+"""lightning_unlearn: machine unlearning for image classifiers, as PyTorch Lightning modules."""
+
+from lightning_unlearn.callbacks import ForgettingMetrics, RunTimer
+from lightning_unlearn.data import Batch, ForgetSpec, UnlearningDataModule
+from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain, UnlearningModule
+from lightning_unlearn.models import ClassifierModule, FeatureClassifier, NetworkModule, build_network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Batch",
+    "ClassifierModule",
+    "FeatureClassifier",
+    "FeatureConstraintUnlearner",
+    "ForgetSpec",
+    "ForgettingMetrics",
+    "NetworkModule",
+    "Retrain",
+    "RunTimer",
+    "UnlearningDataModule",
+    "UnlearningModule",
+    "__version__",
+    "build_network",
+]

@@ -1,0 +1,126 @@
+"""The base of every unlearning method: a student loaded from the original model, trained by the method's loss."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.models.checkpoint import CheckpointError, load_network
+from lightning_unlearn.models.network_module import NetworkModule
+
+LossTerms = Tensor | Mapping[str, Tensor]
+
+
+class UnlearningModule(NetworkModule):
+    """Base class of every unlearning method. A new method implements :meth:`loss` and nothing else.
+
+    The student (``self.net``) starts as a copy of the original model read from ``original_ckpt`` (with
+    ``weights_only=True``; the file is never written). Each training step receives one batch of the forget
+    set and one of the (share of the) retain set; :meth:`loss` turns them into a scalar, or into a dict of
+    named terms whose ``"loss"`` entry is minimised and whose every entry is logged under ``train/<name>``.
+    Evaluation (validation / test steps returning probabilities for the metric callbacks), optimiser set-up,
+    provenance checks and non-finite-loss detection live here.
+
+    Example:
+        .. code-block:: python
+
+            class ForgetByAscent(UnlearningModule):
+                def loss(self, forget, retain):
+                    return {"loss": cross_entropy(self(retain.inputs), retain.targets)
+                                    - cross_entropy(self(forget.inputs), forget.targets)}
+
+    Args:
+        original_ckpt: Checkpoint of the original model (trained on all training data, this data set).
+        retain_share: Share of the retain set the method may use, in ``(0, 1]``.
+        check_finite: Stop with an error naming the step and the term as soon as a loss term is not finite.
+        **kwargs: Network and optimiser settings of :class:`NetworkModule`.
+
+    Raises:
+        ValueError: For a retain share outside ``(0, 1]`` or a missing ``original_ckpt``.
+        CheckpointError: When the original checkpoint is missing, corrupt, unsafe or of another architecture.
+    """
+
+    #: Whether the student starts from the original model's weights (False only for retraining).
+    starts_from_original: ClassVar[bool] = True
+    #: Which of the two sets :meth:`loss` uses; the data module serves only these.
+    uses_sets: ClassVar[tuple[str, ...]] = ("forget", "retain")
+
+    def __init__(
+        self,
+        original_ckpt: str | None = None,
+        retain_share: float = 1.0,
+        check_finite: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 < retain_share <= 1.0:
+            raise ValueError(f"retain_share must lie in (0, 1], got {retain_share}")
+        self.original_ckpt = original_ckpt
+        self.retain_share = retain_share
+        self.check_finite = check_finite
+        self.original_provenance: dict[str, Any] = {}
+        if self.starts_from_original:
+            if original_ckpt is None:
+                raise ValueError(f"{type(self).__name__} starts from the original model: set original_ckpt")
+            self.original_provenance = load_network(self.net, original_ckpt, self.arch)
+
+    @property
+    def train_sets(self) -> Mapping[str, float]:
+        """The sets in :attr:`uses_sets`, the retain set reduced to ``retain_share``."""
+        shares = {"forget": 1.0, "retain": self.retain_share}
+        return {name: shares[name] for name in self.uses_sets}
+
+    def loss(self, forget: Batch | None, retain: Batch | None) -> LossTerms:
+        """The method's objective on one forget batch and one retain batch.
+
+        A set not in :attr:`uses_sets` arrives as ``None``.
+
+        Returns:
+            A scalar to minimise, or a dict of named scalar terms holding the total under ``"loss"``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement loss(forget, retain)")
+
+    def setup(self, stage: str) -> None:
+        """Check, before any training, that the original model was trained on all of this very data set."""
+        if stage != "fit" or not self.starts_from_original:
+            return
+        split = getattr(getattr(self.trainer, "datamodule", None), "split", None)
+        recorded = self.original_provenance
+        if split is None or not recorded:
+            return
+        if recorded.get("dataset_fingerprint") not in (None, split.dataset_fingerprint):
+            raise CheckpointError(
+                f"{self.original_ckpt} was trained on other data (fingerprint {recorded['dataset_fingerprint'][:16]}…) "
+                f"than this data module serves ({split.dataset_fingerprint[:16]}…)"
+            )
+        if recorded.get("trained_on") not in (None, ["all"]):
+            raise CheckpointError(
+                f"{self.original_ckpt} was trained on {recorded['trained_on']}, not on the whole training set: "
+                "it is not an original model that saw the forget set"
+            )
+
+    def training_step(self, batch: Mapping[str, Batch], batch_idx: int) -> Tensor:
+        """Evaluate :meth:`loss` on this step's batches, check and log its terms."""
+        out = self.loss(batch.get("forget"), batch.get("retain"))
+        terms: Mapping[str, Tensor] = {"loss": out} if isinstance(out, Tensor) else out
+        if "loss" not in terms:
+            raise KeyError(f"{type(self).__name__}.loss returned terms {sorted(terms)} without a 'loss' entry")
+        if self.check_finite:
+            self._check_finite(terms)
+        size = sum(b.targets.numel() for b in batch.values())
+        self.log_dict({f"train/{k}": v.detach().float() for k, v in terms.items()}, batch_size=size)
+        return terms["loss"]
+
+    def _check_finite(self, terms: Mapping[str, Tensor]) -> None:
+        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+        if not bool(torch.isfinite(values).all()):
+            bad = {
+                k: float(v) for k, v in zip(terms, values.tolist(), strict=True) if not torch.isfinite(torch.tensor(v))
+            }
+            raise FloatingPointError(
+                f"{type(self).__name__}: non-finite loss at epoch {self.current_epoch}, step {self.global_step}: {bad}"
+            )

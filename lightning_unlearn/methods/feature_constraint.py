@@ -1,0 +1,155 @@
+"""The feature-constraint unlearner with adaptive loss balance (J. Computer Research and Development 61(10), 2024)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.losses.balancers import build_balancer
+from lightning_unlearn.losses.classification import cross_entropy
+from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance
+from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.feature_classifier import FeatureClassifier
+
+TeacherNorm = Literal["running", "batch"]
+
+
+class FeatureConstraintUnlearner(UnlearningModule):
+    """Forget by pulling the student's features toward a frozen random teacher's; recover on retain data.
+
+    Two tasks, balanced by a :class:`~lightning_unlearn.losses.LossBalancer`:
+
+    * **forget**: ``L_f = d(f_student(x_f), f_teacher(x_f))``: the distance between the student's and the
+      teacher's features on a forget batch. The teacher has the student's architecture, is randomly
+      initialised from ``teacher_seed``, never trained, frozen (no gradients, absent from the optimiser,
+      saved in checkpoints). A network that never saw the forget samples is what the student should look
+      like on them.
+    * **recover**: ``L_r = CE(student(x_r), y_r)`` on a batch of the retain share, to win back what the
+      forget task costs on retained knowledge.
+
+    ``loss = balancer([L_f, L_r])``. Forget and retain images go through the student in one forward pass.
+
+    The paper fixes neither layer, distance nor balance formula; each is a choice here:
+
+    Args:
+        feature_layer: ``"penultimate"`` (the pooled features before the head; default), ``"logits"``, or the
+            name of any submodule of the network (``dict(net.named_modules())`` keys, e.g. ``"features.3"``),
+            whose output is flattened.
+        distance: See :func:`~lightning_unlearn.losses.feature_distance`. Default ``"normalized_mse"``: a
+            trained and a random network's features differ in scale by orders, so raw MSE mostly measures scale.
+        balancer: ``"uncertainty"`` (default; learnable log-variances on normalised losses, bounded), ``"dwa"``,
+            ``"fixed"``, or a dotted path to a ``LossBalancer``.
+        balancer_kwargs: Arguments of the balancer, e.g. ``{"weights": [1, 1]}`` for ``"fixed"``.
+        balancer_lr: Learning rate of the balancer's parameters (``None``: ``lr``); own group, weight decay 0.
+        teacher_seed: Seed of the teacher's random initialisation (recorded; the teacher is also in checkpoints).
+        teacher_norm: How the teacher's batch norm behaves: ``"running"`` uses its initial running statistics
+            (eval mode, mean 0 / variance 1); ``"batch"`` normalises with each forget batch's own statistics
+            without updating any buffer (keeps a deep random network's features from vanishing).
+        retain_share: Share of the retain set used by the recover task.
+        **kwargs: Further settings of :class:`UnlearningModule` (``original_ckpt``, optimiser, ...).
+
+    Note:
+        Lightning warns at ``fit`` start about modules in eval mode when ``teacher_norm="running"``: that is the
+        teacher, intentionally kept in eval mode by :meth:`train`.
+    """
+
+    def __init__(
+        self,
+        feature_layer: str = "penultimate",
+        distance: FeatureDistance = "normalized_mse",
+        balancer: str = "uncertainty",
+        balancer_kwargs: dict[str, Any] | None = None,
+        balancer_lr: float | None = None,
+        teacher_seed: int = 0,
+        teacher_norm: TeacherNorm = "batch",
+        retain_share: float = 0.1,
+        lr: float = 0.01,
+        scheduler: Literal["constant", "cosine", "onecycle"] = "constant",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(retain_share=retain_share, lr=lr, scheduler=scheduler, **kwargs)
+        if teacher_norm not in ("running", "batch"):
+            raise ValueError(f"teacher_norm must be 'running' or 'batch', got {teacher_norm!r}")
+        self.feature_layer = feature_layer
+        self.distance: FeatureDistance = distance
+        self.teacher_seed = teacher_seed
+        self.teacher_norm = teacher_norm
+        self.balancer_lr = balancer_lr
+        self.teacher = self._make_teacher()
+        self.balancer = build_balancer(balancer, 2, **(balancer_kwargs or {}))
+        if feature_layer not in ("penultimate", "logits") and feature_layer not in dict(self.net.named_modules()):
+            raise ValueError(f"feature_layer {feature_layer!r} is not a submodule of {self.arch}")
+        feature_distance(torch.zeros(1, 2), torch.zeros(1, 2), distance)  # reject an unknown distance now
+
+    def _make_teacher(self) -> FeatureClassifier:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.teacher_seed)
+            teacher = self.build_network()
+        if self.channels_last:
+            teacher = teacher.to(memory_format=torch.channels_last)
+        teacher.requires_grad_(False)
+        if self.teacher_norm == "batch":
+            for m in teacher.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.track_running_stats = False  # batch statistics in train mode, buffers never updated
+        return teacher
+
+    def train(self, mode: bool = True) -> FeatureConstraintUnlearner:
+        """Set train/eval mode, keeping the teacher in the mode its ``teacher_norm`` needs."""
+        super().train(mode)
+        self.teacher.train(self.teacher_norm == "batch")
+        return self
+
+    def optimizer_param_groups(self) -> list[dict[str, Any]]:
+        """The network's groups plus the balancer's parameters (own group, weight decay 0)."""
+        groups = super().optimizer_param_groups()
+        params = [p for p in self.balancer.parameters() if p.requires_grad]
+        if params:
+            group: dict[str, Any] = {"params": params, "weight_decay": 0.0, "name": "balancer"}
+            if self.balancer_lr is not None:
+                group["lr"] = self.balancer_lr
+            groups.append(group)
+        return groups
+
+    def _features(self, net: FeatureClassifier, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The constrained features of ``x`` and the logits, in one forward pass."""
+        x = self._format(x)
+        if self.feature_layer == "penultimate":
+            return net.forward_features(x)
+        if self.feature_layer == "logits":
+            logits = net(x)
+            return logits, logits
+        captured: list[Tensor] = []
+        handle = dict(net.named_modules())[self.feature_layer].register_forward_hook(
+            lambda _m, _i, out: captured.append(out)
+        )
+        try:
+            logits = net(x)
+        finally:
+            handle.remove()
+        return captured[0].flatten(1), logits
+
+    def loss(self, forget: Batch | None, retain: Batch | None) -> LossTerms:
+        """``balancer([d(student, teacher) on forget, CE on retain])``, with both terms and weights logged."""
+        assert forget is not None and retain is not None
+        n_forget = forget.inputs.shape[0]
+        feats, logits = self._features(self.net, torch.cat([forget.inputs, retain.inputs]))
+        with torch.no_grad():
+            target, _ = self._features(self.teacher, forget.inputs)
+        forget_loss = feature_distance(feats[:n_forget], target, self.distance)
+        recover_loss = cross_entropy(logits[n_forget:], retain.targets)
+        total, weights = self.balancer(torch.stack([forget_loss, recover_loss]))
+        return {
+            "loss": total,
+            "forget_loss": forget_loss,
+            "recover_loss": recover_loss,
+            "weight_forget": weights[0],
+            "weight_recover": weights[1],
+        }
+
+    def on_train_epoch_end(self) -> None:
+        """Let epoch-level balancers (DWA) update their weights."""
+        self.balancer.on_epoch_end()

@@ -1,0 +1,194 @@
+"""The Lightning module shared by every model of the library: one network, its optimiser, its evaluation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.models.feature_classifier import FeatureClassifier
+from lightning_unlearn.models.registry import build_network
+
+OptimizerName = Literal["sgd", "adam", "adamw"]
+SchedulerName = Literal["constant", "cosine", "onecycle"]
+
+#: Key under which a checkpoint records what its network was trained on.
+PROVENANCE_KEY = "lightning_unlearn"
+
+
+class NetworkModule(pl.LightningModule):
+    """A :class:`FeatureClassifier` built by name, trained with a configurable optimiser and schedule.
+
+    Subclasses say which training sets they need through :attr:`train_sets` and implement ``training_step``.
+    Validation and test steps return ``{"probs", "targets", "indices"}`` per batch for the metric callbacks.
+
+    Args:
+        arch: Architecture name (see :func:`~lightning_unlearn.models.build_network`).
+        num_classes: Output classes (the CLI links it from the data module).
+        in_channels: Image channels (linked likewise).
+        arch_kwargs: Extra arguments of the architecture, e.g. ``{"width": 16}``.
+        optimizer: ``"sgd"`` (with ``momentum`` and ``nesterov``), ``"adam"`` or ``"adamw"``.
+        lr: Peak learning rate.
+        momentum: SGD momentum.
+        nesterov: Use Nesterov momentum with SGD.
+        weight_decay: Weight decay of the network's weights (not of BN and biases, not of extra parameters).
+        scheduler: ``"constant"``, ``"cosine"`` (to zero over the run) or ``"onecycle"`` (linear warm-up
+            over ``warmup_fraction`` of the steps, then linear decay to zero), stepped every batch.
+        warmup_fraction: Share of the steps spent warming up (cosine and onecycle).
+        channels_last: Run convolutions in the channels-last memory format (faster on GPUs with bf16).
+    """
+
+    def __init__(
+        self,
+        arch: str = "small_cnn",
+        num_classes: int = 10,
+        in_channels: int = 3,
+        arch_kwargs: dict[str, Any] | None = None,
+        optimizer: OptimizerName = "sgd",
+        lr: float = 0.05,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        weight_decay: float = 5e-4,
+        scheduler: SchedulerName = "onecycle",
+        warmup_fraction: float = 0.15,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        if lr <= 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        if not 0.0 <= warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction}")
+        self.arch = arch
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.arch_kwargs = dict(arch_kwargs or {})
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.scheduler_name = scheduler
+        self.warmup_fraction = warmup_fraction
+        self.channels_last = channels_last
+        # Called here, it records the arguments of every subclass's __init__ too (Lightning walks the frames).
+        self.save_hyperparameters()
+        self.net: FeatureClassifier = self.build_network()
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+
+    @property
+    def train_sets(self) -> Mapping[str, float]:
+        """Training sets a step draws from, with the share of each (see ``UnlearningDataModule``)."""
+        return {"all": 1.0}
+
+    def build_network(self) -> FeatureClassifier:
+        """A fresh network of this module's architecture (randomly initialised from the global RNG)."""
+        return build_network(self.arch, self.num_classes, self.in_channels, **self.arch_kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of ``x``."""
+        return self.net(self._format(x))
+
+    def _format(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self.arch} expects images [N, {self.in_channels}, H, W], got {tuple(x.shape)}: "
+                "check the data source's channels against the model's in_channels"
+            )
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    # ----------------------------------------------------------------------------------------------- evaluation
+    def _eval_step(self, batch: Batch) -> dict[str, Tensor]:
+        logits = self(batch.inputs)
+        return {"probs": logits.float().softmax(-1), "targets": batch.targets, "indices": batch.indices}
+
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Class probabilities of one evaluation batch, for the metric callbacks."""
+        return self._eval_step(batch)
+
+    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Class probabilities of one evaluation batch, for the metric callbacks."""
+        return self._eval_step(batch)
+
+    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Class probabilities of one batch."""
+        return self._eval_step(batch)
+
+    # ----------------------------------------------------------------------------------------------- optimisation
+    def optimizer_param_groups(self) -> list[dict[str, Any]]:
+        """Parameter groups to optimise: the network's weights with decay, its BN and biases without.
+
+        Methods with extra trainable parameters (loss-balance weights) or a restricted set (a frozen head)
+        override this and add or drop groups; anything not returned here is never optimised.
+        """
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
+        for _, p in self.net.named_parameters():
+            if p.requires_grad:
+                (no_decay if p.ndim <= 1 else decay).append(p)
+        return [
+            {"params": decay, "weight_decay": self.weight_decay, "name": "net"},
+            {"params": no_decay, "weight_decay": 0.0, "name": "net_no_decay"},
+        ]
+
+    def configure_optimizers(self) -> Any:
+        """The configured optimiser over :meth:`optimizer_param_groups`, with a per-step schedule."""
+        groups = [g for g in self.optimizer_param_groups() if g["params"]]
+        if not groups:
+            raise ValueError(f"{type(self).__name__} has no trainable parameters")
+        opt: torch.optim.Optimizer
+        if self.optimizer_name == "sgd":
+            opt = torch.optim.SGD(
+                groups, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov and self.momentum > 0
+            )
+        elif self.optimizer_name == "adam":
+            opt = torch.optim.Adam(groups, lr=self.lr)
+        elif self.optimizer_name == "adamw":
+            opt = torch.optim.AdamW(groups, lr=self.lr)
+        else:
+            raise ValueError(f"unknown optimizer {self.optimizer_name!r}; expected sgd, adam or adamw")
+        if self.scheduler_name == "constant":
+            return opt
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(self.warmup_fraction * total)
+        schedule = _lr_schedule(self.scheduler_name, total, warmup)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # ----------------------------------------------------------------------------------------------- provenance
+    def provenance(self) -> dict[str, Any]:
+        """What the checkpoint's network is: architecture, data, split and training set. Saved in every checkpoint."""
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        split = getattr(dm, "split", None)
+        return {
+            "module": f"{type(self).__module__}.{type(self).__qualname__}",
+            "arch": self.arch,
+            "arch_kwargs": self.arch_kwargs,
+            "num_classes": self.num_classes,
+            "in_channels": self.in_channels,
+            "trained_on": sorted(self.train_sets),
+            "dataset": getattr(split, "dataset", None),
+            "dataset_fingerprint": getattr(split, "dataset_fingerprint", None),
+            "forget_sha256": getattr(split, "sha256", None),
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record :meth:`provenance` in the checkpoint."""
+        checkpoint[PROVENANCE_KEY] = self.provenance()
+
+
+def _lr_schedule(name: str, total: int, warmup: int) -> Any:
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if name == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return max(0.0, 1.0 - progress)
+
+    return factor
