@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
@@ -25,6 +26,14 @@ class UnlearnCLI(LightningCLI):
         parser.link_arguments("data.in_channels", "model.init_args.in_channels", apply_on="instantiate")
         parser.add_lightning_class_args(ForgettingMetrics, "forgetting_metrics")
         parser.add_lightning_class_args(RunTimer, "run_timer")
+        # A stable name for the checkpoint a later stage starts from: <log_dir>/checkpoints/last.ckpt.
+        parser.set_defaults(
+            {
+                "trainer.callbacks": [
+                    {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}}
+                ]
+            }
+        )
 
 
 def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
@@ -42,13 +51,32 @@ def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
 
 
 def main() -> None:
-    """Console entry point: ``lightning-unlearn experiment ...`` runs a whole experiment, anything else the CLI."""
-    if len(sys.argv) > 1 and sys.argv[1] == "experiment":
-        from lightning_unlearn.experiment import experiment_main
+    """Console entry point: ``lightning-unlearn experiment ...`` runs a whole experiment, anything else the CLI.
 
-        experiment_main(sys.argv[2:])
-    else:
-        cli_main()
+    Bad input (a wrong forget set, a missing or mismatched checkpoint, ...) ends with one ``error:`` line and
+    exit code 2 instead of a traceback; set ``LIGHTNING_UNLEARN_DEBUG=1`` to see the traceback.
+    """
+    from lightning_unlearn.models.checkpoint import CheckpointError
+
+    try:
+        if len(sys.argv) > 1 and sys.argv[1] == "experiment":
+            from lightning_unlearn.experiment import experiment_main
+
+            experiment_main(sys.argv[2:])
+        else:
+            cli_main()
+    except (ValueError, FileNotFoundError, CheckpointError, FloatingPointError) as err:
+        if os.environ.get("LIGHTNING_UNLEARN_DEBUG"):
+            raise
+        print(f"error: {_root_cause(err)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The innermost exception of a ``raise ... from`` chain: jsonargparse wraps errors raised by ``__init__``."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return err
 
 
 if __name__ == "__main__":

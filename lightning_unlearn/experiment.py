@@ -44,7 +44,8 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
         f"--data.split_file={out / 'split.json'}",
         _logger_arg(out, stage),
         f"--trainer.default_root_dir={out / stage}",
-        "--trainer.enable_checkpointing=false",
+        "--trainer.enable_checkpointing=false",  # model.ckpt is saved once, atomically, after fit
+        "--trainer.callbacks=[]",
         *extra,
     ]
     cli = cli_main(args)

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.data.forget import ForgetSplit
 from lightning_unlearn.models.checkpoint import CheckpointError, load_network
 from lightning_unlearn.models.network_module import NetworkModule
 
@@ -84,13 +85,17 @@ class UnlearningModule(NetworkModule):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement loss(forget, retain)")
 
-    def setup(self, stage: str) -> None:
-        """Check, before any training, that the original model was trained on all of this very data set."""
-        if stage != "fit" or not self.starts_from_original:
-            return
-        split = getattr(getattr(self.trainer, "datamodule", None), "split", None)
+    def check_split(self, split: ForgetSplit) -> None:
+        """Check that the original model was trained on all of this very data set.
+
+        The data module calls this as soon as it has computed the split, before it writes anything and before
+        any training, so a mismatched original stops the run with nothing written.
+
+        Raises:
+            CheckpointError: When the original saw other data, or only part of the training set.
+        """
         recorded = self.original_provenance
-        if split is None or not recorded:
+        if not self.starts_from_original or not recorded:
             return
         if recorded.get("dataset_fingerprint") not in (None, split.dataset_fingerprint):
             raise CheckpointError(

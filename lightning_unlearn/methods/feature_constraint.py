@@ -98,7 +98,11 @@ class FeatureConstraintUnlearner(UnlearningModule):
         return teacher
 
     def train(self, mode: bool = True) -> FeatureConstraintUnlearner:
-        """Set train/eval mode, keeping the teacher in the mode its ``teacher_norm`` needs."""
+        """Set train/eval mode; the teacher keeps the mode its ``teacher_norm`` needs, whatever ``mode`` is.
+
+        With ``"batch"`` the teacher always normalises with batch statistics, so its outputs (and metrics that
+        read them, like ZRF) do not depend on whether the student is training.
+        """
         super().train(mode)
         self.teacher.train(self.teacher_norm == "batch")
         return self

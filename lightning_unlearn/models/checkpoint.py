@@ -30,10 +30,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         blob = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"refused to load {file}: it holds objects other than tensors and plain data "
-            f"(loaded with weights_only=True): {str(err).splitlines()[0]}"
-        ) from err
+        unsafe = [line.strip() for line in str(err).splitlines() if "GLOBAL" in line]
+        if unsafe:
+            raise CheckpointError(
+                f"refused to load {file}: it holds objects other than tensors and plain data, which could run "
+                f"code on load (read with weights_only=True): {unsafe[0]}"
+            ) from err
+        raise CheckpointError(f"{file} is not a readable PyTorch checkpoint: {str(err).splitlines()[-3:]}") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"{file} is not a readable PyTorch checkpoint: {err}") from err
     if not isinstance(blob, dict):

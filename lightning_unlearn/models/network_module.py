@@ -77,6 +77,11 @@ class NetworkModule(pl.LightningModule):
         self.channels_last = channels_last
         # Called here, it records the arguments of every subclass's __init__ too (Lightning walks the frames).
         self.save_hyperparameters()
+        if "_class_path" not in self.hparams:
+            # The record LightningCLI writes for the modules it builds; with it, `lightning-unlearn test
+            # --ckpt_path` and `load_from_checkpoint` also work for modules built in Python.
+            self.hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
+            self.hparams["_instantiator"] = "lightning.pytorch.cli.instantiate_module"
         self.net: FeatureClassifier = self.build_network()
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_unlearn.data import Batch
+from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain
+from lightning_unlearn.models.checkpoint import CheckpointError
+from tests.conftest import MODEL_ARGS, synthetic_datamodule, tiny_trainer
+
+
+def _unlearner(original_ckpt, **kwargs) -> FeatureConstraintUnlearner:
+    return FeatureConstraintUnlearner(original_ckpt=str(original_ckpt), **MODEL_ARGS, **kwargs)
+
+
+def test_student_starts_as_the_original_and_teacher_is_random_and_seeded(original_ckpt):
+    a = _unlearner(original_ckpt, teacher_seed=7)
+    b = _unlearner(original_ckpt, teacher_seed=7)
+    c = _unlearner(original_ckpt, teacher_seed=8)
+    state = torch.load(original_ckpt, weights_only=True)["state_dict"]
+    torch.testing.assert_close(a.net.head.weight, state["net.head.weight"])
+    torch.testing.assert_close(a.teacher.head.weight, b.teacher.head.weight)
+    assert not torch.equal(a.teacher.head.weight, c.teacher.head.weight)
+    assert not torch.equal(a.teacher.head.weight, a.net.head.weight)
+
+
+def test_teacher_is_frozen_and_absent_from_the_optimizer(original_ckpt, tmp_path):
+    model = _unlearner(original_ckpt)
+    before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+    trainer = tiny_trainer(tmp_path, max_epochs=2)
+    trainer.fit(model, datamodule=synthetic_datamodule())
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    optimised = {id(p) for group in trainer.optimizers[0].param_groups for p in group["params"]}
+    assert not optimised & {id(p) for p in model.teacher.parameters()}
+    assert id(model.balancer.log_var) in optimised
+    balancer_group = next(g for g in trainer.optimizers[0].param_groups if g["name"] == "balancer")
+    assert balancer_group["weight_decay"] == 0.0
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, before[k]), k  # batch-norm buffers included
+
+
+def test_teacher_is_restored_bit_identically_from_a_checkpoint(original_ckpt, tmp_path):
+    model = _unlearner(original_ckpt, teacher_seed=3)
+    trainer = tiny_trainer(tmp_path, max_epochs=1)
+    trainer.fit(model, datamodule=synthetic_datamodule())
+    path = tmp_path / "unlearned.ckpt"
+    trainer.save_checkpoint(path)
+    restored = FeatureConstraintUnlearner.load_from_checkpoint(path, weights_only=True)
+    assert restored.teacher_seed == 3
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, restored.teacher.state_dict()[k]), k
+    for k, v in model.net.state_dict().items():
+        assert torch.equal(v, restored.net.state_dict()[k]), k
+
+
+@pytest.mark.parametrize("teacher_norm", ["running", "batch"])
+def test_teacher_mode_survives_train_and_eval_switches(original_ckpt, teacher_norm):
+    model = _unlearner(original_ckpt, teacher_norm=teacher_norm)
+    # the teacher behaves the same whatever the module's mode: batch statistics always, or running ones always
+    model.train()
+    assert model.net.training and model.teacher.training == (teacher_norm == "batch")
+    model.eval()
+    assert not model.net.training and model.teacher.training == (teacher_norm == "batch")
+
+
+def test_loss_terms_and_weights(original_ckpt):
+    model = _unlearner(original_ckpt, balancer="fixed", balancer_kwargs={"weights": [2.0, 3.0]})
+    dm = synthetic_datamodule()
+    dm.setup("fit")
+    forget = dm.prepare_batch(dm.eval_sets["forget"].__getitems__(list(range(8))))
+    retain = dm.prepare_batch(dm.eval_sets["retain"].__getitems__(list(range(8))))
+    terms = model.loss(forget, retain)
+    assert terms["loss"].item() == pytest.approx(2 * terms["forget_loss"].item() + 3 * terms["recover_loss"].item())
+    assert 0 <= terms["forget_loss"].item() <= 4  # normalised MSE of unit vectors
+    assert terms["weight_forget"].item() == 2.0
+
+
+def test_intermediate_feature_layer(original_ckpt):
+    model = _unlearner(original_ckpt, feature_layer="features.2")
+    feats, logits = model._features(model.net, torch.randn(3, 1, 8, 8))
+    assert feats.shape == (3, 4 * 8 * 8) and logits.shape == (3, 4)
+    with pytest.raises(ValueError, match="not a submodule"):
+        _unlearner(original_ckpt, feature_layer="nope")
+
+
+def test_unlearning_forgets_the_class_and_keeps_the_rest(original_ckpt, tmp_path):
+    dm = synthetic_datamodule()
+    model = _unlearner(original_ckpt, retain_share=0.5, lr=0.02)
+    trainer = tiny_trainer(tmp_path, max_epochs=15)
+    before = trainer.validate(model, datamodule=dm, verbose=False)[0]
+    trainer.fit(model, datamodule=dm)
+    logged = set(trainer.logged_metrics)
+    after = trainer.validate(model, datamodule=dm, verbose=False)[0]
+    assert before["forget/acc"] == 100.0 and before["retain/acc"] == 100.0
+    assert after["forget/acc"] <= 10.0
+    assert after["retain/acc"] >= 90.0
+    assert {"train/forget_loss", "train/recover_loss", "train/weight_forget", "train/weight_recover"} <= set(logged)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(retain_share=0.0), ValueError, r"retain_share must lie in \(0, 1\]"),
+        (dict(retain_share=1.5), ValueError, r"retain_share must lie in \(0, 1\]"),
+        (dict(original_ckpt=None), ValueError, "set original_ckpt"),
+        (dict(original_ckpt="missing.ckpt"), CheckpointError, "checkpoint not found"),
+        (dict(distance="kl"), ValueError, "unknown feature distance"),
+        (dict(balancer="magic"), ValueError, "unknown balancer"),
+    ],
+)
+def test_bad_settings_fail_at_construction(original_ckpt, kwargs, error, message):
+    args = dict(original_ckpt=str(original_ckpt), **MODEL_ARGS)
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        FeatureConstraintUnlearner(**args)
+
+
+def test_original_trained_on_other_data_is_refused_before_training(original_ckpt, tmp_path):
+    from lightning_unlearn.data import ForgetSpec, Synthetic, UnlearningDataModule
+
+    other = UnlearningDataModule(Synthetic(num_classes=4, train_per_class=24, seed=5), ForgetSpec(classes=[0]))
+    model = _unlearner(original_ckpt)
+    weights = model.net.head.weight.clone()
+    with pytest.raises(CheckpointError, match="trained on other data"):
+        tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=other)
+    assert torch.equal(model.net.head.weight, weights)
+
+
+def test_retrained_checkpoint_is_not_accepted_as_original(tmp_path):
+    dm = synthetic_datamodule()
+    retrain = Retrain(**MODEL_ARGS)
+    trainer = tiny_trainer(tmp_path, max_epochs=1)
+    trainer.fit(retrain, datamodule=dm)
+    path = tmp_path / "retrain.ckpt"
+    trainer.save_checkpoint(path, weights_only=True)
+    model = _unlearner(path)
+    with pytest.raises(CheckpointError, match="not on the whole training set"):
+        tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=synthetic_datamodule())
+
+
+def test_non_finite_loss_stops_training_naming_the_step_and_term(original_ckpt, tmp_path):
+    class Exploding(FeatureConstraintUnlearner):
+        def loss(self, forget: Batch | None, retain: Batch | None):
+            terms = dict(super().loss(forget, retain))
+            if self.global_step == 2:
+                terms["recover_loss"] = terms["recover_loss"] * float("inf")
+            return terms
+
+    model = Exploding(original_ckpt=str(original_ckpt), **MODEL_ARGS)
+    with pytest.raises(FloatingPointError, match=r"step 2: \{'recover_loss': inf\}"):
+        tiny_trainer(tmp_path, max_epochs=3).fit(model, datamodule=synthetic_datamodule())
