@@ -1,0 +1,263 @@
+"""One data module for every model of an experiment: original, retrained, and each unlearning method."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.utilities import CombinedLoader
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from lightning_unlearn.data.augment import normalize, random_crop, random_flip
+from lightning_unlearn.data.batch import Batch, ImageTensorDataset, collate_batch
+from lightning_unlearn.data.forget import ForgetSpec, ForgetSplit, make_split
+from lightning_unlearn.data.sources import DataSource, LoadedData
+
+log = logging.getLogger(__name__)
+
+#: Training sets a module can ask for through its ``train_sets`` attribute.
+TRAIN_SETS = ("all", "forget", "retain")
+
+#: How the per-set training loaders are combined. ``max_size_cycle``: an epoch is one pass over the largest
+#: requested set and the smaller ones restart when exhausted, so every step sees a batch of each set and no
+#: sample of the larger set is skipped. (``min_size`` would drop most of a large forget set when the retain
+#: share is small; ``sequential`` is refused by ``fit``.)
+TRAIN_MODE: Literal["max_size_cycle"] = "max_size_cycle"
+
+
+class UnlearningDataModule(pl.LightningDataModule):
+    """Loads a data source, splits its training set into forget and retain sets, and serves them.
+
+    Training loaders follow the module being fitted: its ``train_sets`` attribute maps set names
+    (``"all"``, ``"forget"``, ``"retain"``) to the share of that set to use, e.g. ``{"all": 1.0}`` for the
+    original model, ``{"retain": 1.0}`` for retraining, ``{"forget": 1.0, "retain": 0.1}`` for the
+    feature-constraint unlearner. Each training batch is then a ``dict[str, Batch]`` with one batch per set
+    (see :data:`TRAIN_MODE`). Each set gets its own distributed sampler under DDP.
+
+    Evaluation loaders (validation and test) serve, in :attr:`eval_set_names` order: ``forget``, ``retain``,
+    ``test`` and, for class-wise forgetting, ``test_forget`` (test samples of the forgotten classes; ``test``
+    then holds the remaining classes only).
+
+    Args:
+        source: Where the images come from.
+        forget: Which training samples to forget.
+        batch_size: Training batch size of each set.
+        eval_batch_size: Batch size of evaluation loaders.
+        num_workers: Loader worker processes; 0 suits in-memory data.
+        augment: Apply the source's train-time augmentations (random crop, flip) to training batches.
+        crop_padding: Padding of the random crop.
+        eval_retain_size: Evaluate on a seeded random subset of this many retain samples (``None``: all).
+        split_file: Where to save the split as JSON; when the file exists, it is loaded and must match the split
+            computed now (same data, same specification, same hash). ``None`` saves ``split.json`` in the
+            trainer's log folder.
+        seed: Seed of the subsets (retain share, evaluation subset).
+    """
+
+    def __init__(
+        self,
+        source: DataSource,
+        forget: ForgetSpec,
+        batch_size: int = 128,
+        eval_batch_size: int = 1024,
+        num_workers: int = 0,
+        augment: bool = True,
+        crop_padding: int = 4,
+        eval_retain_size: int | None = None,
+        split_file: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(f"batch sizes must be positive, got {batch_size} and {eval_batch_size}")
+        if eval_retain_size is not None and eval_retain_size < 1:
+            raise ValueError(f"eval_retain_size must be positive or None, got {eval_retain_size}")
+        self.source = source
+        self.forget_spec = forget
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.augment = augment
+        self.crop_padding = crop_padding
+        self.eval_retain_size = eval_retain_size
+        self.split_file = split_file
+        self.seed = seed
+        self.train_sets: Mapping[str, float] | None = None
+        self.data: LoadedData | None = None
+        self.split: ForgetSplit | None = None
+        self.eval_sets: dict[str, Dataset[Batch]] = {}
+        self._train: ImageTensorDataset | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the source (known before loading)."""
+        return self.source.num_classes
+
+    @property
+    def in_channels(self) -> int:
+        """Image channels of the source (known before loading)."""
+        return self.source.in_channels
+
+    @property
+    def eval_set_names(self) -> list[str]:
+        """Names of the evaluation sets, in ``dataloader_idx`` order."""
+        return list(self.eval_sets)
+
+    def prepare_data(self) -> None:
+        """Nothing to do: sources download inside ``load`` (torchvision skips a download already done)."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the data once, compute and record the split, and build the evaluation sets."""
+        if self.split is not None:
+            return
+        self.data = self.source.load()
+        train, test = self.data.train, self.data.test
+        if len(train) < 2:
+            raise ValueError(f"{self.source.name}: the training set has {len(train)} sample(s); need at least 2")
+        self.split = make_split(
+            self.forget_spec, train.targets, self.num_classes, self.source.name, train.fingerprint()
+        )
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        check = getattr(module, "check_split", None)
+        if callable(check):
+            check(self.split)  # refuse a mismatched original before anything is written
+        self._check_against_file(self.split)
+        self._train = ImageTensorDataset(train.images, train.targets)
+        test_ds = ImageTensorDataset(test.images, test.targets)
+        retain_eval = self.split.retain
+        if self.eval_retain_size is not None and self.eval_retain_size < retain_eval.numel():
+            retain_eval = self._subsample(retain_eval, self.eval_retain_size, "eval_retain")
+        self.eval_sets = {
+            "forget": Subset(self._train, self.split.forget.tolist()),
+            "retain": Subset(self._train, retain_eval.tolist()),
+        }
+        if self.split.forget_classes:
+            in_forgotten = torch.isin(test.targets, torch.tensor(self.split.forget_classes))
+            self.eval_sets["test"] = Subset(test_ds, (~in_forgotten).nonzero().flatten().tolist())
+            self.eval_sets["test_forget"] = Subset(test_ds, in_forgotten.nonzero().flatten().tolist())
+        else:
+            self.eval_sets["test"] = test_ds
+        log.info(
+            "%s: %d train (%d forget, %d retain), %d test; forget sha256 %s",
+            self.source.name,
+            len(train),
+            self.split.forget.numel(),
+            self.split.retain.numel(),
+            len(test),
+            self.split.sha256[:12],
+        )
+
+    def _check_against_file(self, split: ForgetSplit) -> None:
+        path = self._split_path()
+        if path is None:
+            return
+        if path.is_file() and self.split_file is not None:
+            recorded = ForgetSplit.load(path)
+            if recorded.sha256 != split.sha256 or recorded.dataset_fingerprint != split.dataset_fingerprint:
+                raise ValueError(
+                    f"the forget split computed now (sha256 {split.sha256[:16]}…, data {split.dataset_fingerprint[:16]}…) "
+                    f"does not match the one recorded in {path} (sha256 {recorded.sha256[:16]}…, "
+                    f"data {recorded.dataset_fingerprint[:16]}…): refusing to mix two splits in one experiment"
+                )
+            return
+        if self.trainer is None or self.trainer.is_global_zero:
+            split.save(path)
+
+    def _split_path(self) -> Path | None:
+        if self.split_file is not None:
+            return Path(self.split_file)
+        if self.trainer is not None and self.trainer.log_dir is not None:
+            return Path(self.trainer.log_dir) / "split.json"
+        return None
+
+    def _subsample(self, indices: torch.Tensor, size: int, purpose: str) -> torch.Tensor:
+        # One generator per purpose, so changing one subset never moves another.
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(purpose.encode()))
+        chosen = indices[torch.randperm(indices.numel(), generator=gen)[:size]]
+        return chosen.sort().values
+
+    def train_set(self, name: str, share: float = 1.0) -> Dataset[Batch]:
+        """The training set ``name`` (``all``, ``forget`` or ``retain``), or a seeded share of it.
+
+        Raises:
+            ValueError: For an unknown name or a share outside ``(0, 1]``.
+        """
+        if self.split is None or self._train is None:
+            raise RuntimeError("call setup() before asking for a training set")
+        if name not in TRAIN_SETS:
+            raise ValueError(f"unknown training set {name!r}; expected one of {TRAIN_SETS}")
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"the share of the {name} set must lie in (0, 1], got {share}")
+        indices = {
+            "all": torch.arange(self.split.num_train),
+            "forget": self.split.forget,
+            "retain": self.split.retain,
+        }[name]
+        if share < 1.0:
+            indices = self._subsample(indices, max(1, round(share * indices.numel())), f"train_{name}")
+        return Subset(self._train, indices.tolist())
+
+    def _requested_train_sets(self) -> Mapping[str, float]:
+        if self.train_sets is not None:
+            return self.train_sets
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        sets = getattr(module, "train_sets", None)
+        if sets is None:
+            raise RuntimeError("no training sets requested: set `train_sets` on the data module or the module")
+        return dict(sets)
+
+    def _loader(self, dataset: Dataset[Batch], batch_size: int, shuffle: bool) -> DataLoader[Batch]:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> CombinedLoader:
+        """One shuffled loader per requested set, combined in :data:`TRAIN_MODE`."""
+        loaders = {
+            name: self._loader(self.train_set(name, share), self.batch_size, shuffle=True)
+            for name, share in self._requested_train_sets().items()
+        }
+        return CombinedLoader(loaders, mode=TRAIN_MODE)
+
+    def _eval_loaders(self) -> list[DataLoader[Batch]]:
+        if not self.eval_sets:
+            raise RuntimeError("call setup() before asking for evaluation loaders")
+        return [self._loader(ds, self.eval_batch_size, shuffle=False) for ds in self.eval_sets.values()]
+
+    def val_dataloader(self) -> list[DataLoader[Batch]]:
+        """Evaluation loaders, in :attr:`eval_set_names` order."""
+        return self._eval_loaders()
+
+    def test_dataloader(self) -> list[DataLoader[Batch]]:
+        """Evaluation loaders, in :attr:`eval_set_names` order."""
+        return self._eval_loaders()
+
+    def predict_dataloader(self) -> list[DataLoader[Batch]]:
+        """Evaluation loaders, in :attr:`eval_set_names` order."""
+        return self._eval_loaders()
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Augment (training only) and normalise on the batch's device."""
+        training = self.trainer is not None and self.trainer.training
+        if isinstance(batch, Mapping):
+            return {name: self.prepare_batch(b, training) for name, b in batch.items()}
+        return self.prepare_batch(batch, training)
+
+    def prepare_batch(self, batch: Batch, training: bool = False) -> Batch:
+        """Turn a loaded ``uint8`` batch into normalised float images, augmenting when ``training``."""
+        images = batch.inputs
+        if training and self.augment:
+            if "crop" in self.source.augmentations:
+                images = random_crop(images, self.crop_padding)
+            if "flip" in self.source.augmentations:
+                images = random_flip(images)
+        return Batch(normalize(images, self.source.mean, self.source.std, torch.float32), batch.targets, batch.indices)

@@ -1,0 +1,246 @@
+"""Which training samples to forget: the specification, its validation, and the resulting split.
+
+The split is a pure function of (training labels, specification, seed). It is saved beside every run with
+the SHA-256 of the sorted forget indices, and every checkpoint records that hash, so the original, retrained
+and unlearned models of one experiment can be checked to share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lightning_unlearn.io import atomic_write_json
+
+
+def forget_hash(indices: Sequence[int] | Tensor) -> str:
+    """SHA-256 of the sorted forget indices written as decimal numbers joined by commas.
+
+    The text form is chosen so that anyone can recompute it without this library:
+    ``sha256(",".join(map(str, sorted(indices))).encode())``.
+    """
+    values = sorted(int(i) for i in (indices.tolist() if isinstance(indices, Tensor) else indices))
+    return hashlib.sha256(",".join(map(str, values)).encode("ascii")).hexdigest()
+
+
+class ForgetSpec:
+    """What to forget: exactly one of whole classes, a random fraction, a random count, or explicit indices.
+
+    Args:
+        classes: Forget every training sample of these class ids (class-wise forgetting).
+        fraction: Forget this share of the training samples, drawn uniformly at random, in ``(0, 1)``.
+        count: Forget this many training samples, drawn uniformly at random.
+        indices: Forget exactly these training-set indices.
+        indices_file: Read the indices from a file: a JSON list, or integers separated by commas or whitespace.
+        seed: Seed of the random draw (``fraction`` / ``count``); recorded in the split either way.
+
+    Raises:
+        ValueError: When not exactly one selector is given, or a value is outside its range.
+    """
+
+    def __init__(
+        self,
+        classes: list[int] | None = None,
+        fraction: float | None = None,
+        count: int | None = None,
+        indices: list[int] | None = None,
+        indices_file: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        given = {
+            k: v
+            for k, v in dict(
+                classes=classes, fraction=fraction, count=count, indices=indices, indices_file=indices_file
+            ).items()
+            if v is not None
+        }
+        if len(given) != 1:
+            raise ValueError(
+                "forget spec needs exactly one of classes, fraction, count, indices, indices_file; "
+                f"got {sorted(given) or 'none'}"
+            )
+        if classes is not None and len(classes) == 0:
+            raise ValueError("forget spec: classes is empty, so nothing would be forgotten")
+        if fraction is not None and not 0.0 < fraction < 1.0:
+            raise ValueError(f"forget spec: fraction must lie in (0, 1), got {fraction}")
+        if count is not None and count < 1:
+            raise ValueError(f"forget spec: count must be at least 1, got {count}")
+        if indices is not None and len(indices) == 0:
+            raise ValueError("forget spec: indices is empty, so nothing would be forgotten")
+        if indices_file is not None and not Path(indices_file).is_file():
+            raise FileNotFoundError(f"forget spec: indices_file not found: {indices_file}")
+        self.classes = list(classes) if classes is not None else None
+        self.fraction = fraction
+        self.count = count
+        self.indices = list(indices) if indices is not None else None
+        self.indices_file = indices_file
+        self.seed = seed
+
+    @property
+    def kind(self) -> str:
+        """``"classes"``, ``"fraction"``, ``"count"``, ``"indices"`` or ``"indices_file"``."""
+        for name in ("classes", "fraction", "count", "indices", "indices_file"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("unreachable: validated in __init__")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The specification as given (``indices`` shortened to its length)."""
+        value: Any = getattr(self, self.kind)
+        if self.kind == "indices":
+            value = f"{len(value)} indices"
+        return {"kind": self.kind, "value": value, "seed": self.seed}
+
+    def __repr__(self) -> str:
+        return f"ForgetSpec({self.kind}={getattr(self, self.kind)!r}, seed={self.seed})"
+
+
+def _read_indices_file(path: str) -> list[int]:
+    text = Path(path).read_text().strip()
+    try:
+        values = json.loads(text) if text.startswith("[") else [int(tok) for tok in text.replace(",", " ").split()]
+    except ValueError as err:
+        raise ValueError(f"forget spec: {path} must hold a JSON list or integers, could not parse it: {err}") from err
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"forget spec: {path} must hold integers only")
+    return list(values)
+
+
+def _check_indices(values: list[int], num_train: int) -> Tensor:
+    if not values:
+        raise ValueError("forget set is empty: nothing would be forgotten")
+    idx = torch.tensor(values, dtype=torch.long)
+    bad = idx[(idx < 0) | (idx >= num_train)]
+    if bad.numel():
+        raise ValueError(f"forget indices must lie in [0, {num_train}), got {bad[:10].tolist()}")
+    uniq, counts = torch.unique(idx, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"forget indices must be distinct, repeated: {uniq[counts > 1][:10].tolist()}")
+    return idx
+
+
+@dataclass(frozen=True)
+class ForgetSplit:
+    """The outcome of a :class:`ForgetSpec` on one training set.
+
+    Attributes:
+        forget: Sorted training indices to forget.
+        retain: Sorted training indices to keep (the complement).
+        dataset: Name of the data source.
+        dataset_fingerprint: SHA-256 of the training labels and images (see ``ImageSet.fingerprint``).
+        num_train: Size of the training set.
+        spec: The specification as a dict.
+        forget_classes: Class ids forgotten whole, for class-wise forgetting; empty otherwise.
+        sha256: :func:`forget_hash` of ``forget``.
+    """
+
+    forget: Tensor
+    retain: Tensor
+    dataset: str
+    dataset_fingerprint: str
+    num_train: int
+    spec: dict[str, Any]
+    forget_classes: tuple[int, ...] = ()
+    sha256: str = field(default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", forget_hash(self.forget))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record of the split."""
+        record = asdict(self)
+        record["forget"] = self.forget.tolist()
+        record["retain"] = None  # the complement of forget; not stored
+        record["forget_classes"] = list(self.forget_classes)
+        return record
+
+    def save(self, path: str | Path) -> None:
+        """Write the split as JSON, atomically."""
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ForgetSplit:
+        """Read a split written by :meth:`save` and check its hash."""
+        record = json.loads(Path(path).read_text())
+        forget = torch.tensor(record["forget"], dtype=torch.long)
+        mask = torch.ones(record["num_train"], dtype=torch.bool)
+        mask[forget] = False
+        split = cls(
+            forget=forget,
+            retain=mask.nonzero().flatten(),
+            dataset=record["dataset"],
+            dataset_fingerprint=record["dataset_fingerprint"],
+            num_train=record["num_train"],
+            spec=record["spec"],
+            forget_classes=tuple(record.get("forget_classes", ())),
+        )
+        if split.sha256 != record["sha256"]:
+            raise ValueError(f"{path}: recorded sha256 {record['sha256']} does not match its indices ({split.sha256})")
+        return split
+
+
+def make_split(
+    spec: ForgetSpec, targets: Tensor, num_classes: int, dataset: str = "", dataset_fingerprint: str = ""
+) -> ForgetSplit:
+    """Apply a forget specification to a training set's labels.
+
+    A pure function: the same labels, specification and seed always give the same split.
+
+    Args:
+        spec: What to forget.
+        targets: Training labels, ``int64`` ``[N]``.
+        num_classes: Number of classes of the data set (to validate class ids).
+        dataset: Name recorded in the split.
+        dataset_fingerprint: Fingerprint recorded in the split.
+
+    Returns:
+        The split.
+
+    Raises:
+        ValueError: For an unknown class id, indices out of range or repeated, an empty forget set, or a forget set
+            that is the whole training set.
+    """
+    n = int(targets.numel())
+    forget_classes: tuple[int, ...] = ()
+    if spec.classes is not None:
+        unknown = sorted({c for c in spec.classes if not 0 <= c < num_classes})
+        if unknown:
+            raise ValueError(f"forget classes must be class ids in [0, {num_classes}), got unknown {unknown}")
+        if len(set(spec.classes)) != len(spec.classes):
+            raise ValueError(f"forget classes must be distinct, got {spec.classes}")
+        forget_classes = tuple(sorted(spec.classes))
+        idx = torch.isin(targets, torch.tensor(forget_classes)).nonzero().flatten()
+        if idx.numel() == 0:
+            raise ValueError(f"forget classes {list(forget_classes)} have no training samples: forget set is empty")
+    elif spec.fraction is not None or spec.count is not None:
+        k = round(spec.fraction * n) if spec.fraction is not None else int(spec.count or 0)
+        if k < 1:
+            raise ValueError(f"forget fraction {spec.fraction} of {n} samples selects nothing")
+        if k >= n:
+            raise ValueError(f"forget count {k} must be smaller than the training set ({n}): something must remain")
+        gen = torch.Generator().manual_seed(spec.seed)
+        idx = torch.randperm(n, generator=gen)[:k]
+    else:
+        values = spec.indices if spec.indices is not None else _read_indices_file(str(spec.indices_file))
+        idx = _check_indices(values, n)
+    forget = idx.sort().values
+    if forget.numel() >= n:
+        raise ValueError(f"the forget set is the whole training set ({n} samples): nothing would remain")
+    mask = torch.ones(n, dtype=torch.bool)
+    mask[forget] = False
+    return ForgetSplit(
+        forget=forget,
+        retain=mask.nonzero().flatten(),
+        dataset=dataset,
+        dataset_fingerprint=dataset_fingerprint,
+        num_train=n,
+        spec=spec.to_dict(),
+        forget_classes=forget_classes,
+    )

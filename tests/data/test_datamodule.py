@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lightning_unlearn.data import Batch, ForgetSpec, ForgetSplit
+from lightning_unlearn.data.augment import normalize, random_crop, random_flip
+from tests.conftest import synthetic_datamodule
+
+
+def _train_batches(dm, sets):
+    dm.train_sets = sets
+    loader = dm.train_dataloader()
+    iter(loader)
+    return list(loader)
+
+
+def test_every_training_step_sees_a_forget_and_a_retain_batch():
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), batch_size=8)
+    dm.setup("fit")
+    steps = _train_batches(dm, {"forget": 1.0, "retain": 1.0})
+    forget_idx = set(dm.split.forget.tolist())
+    # max_size_cycle: as many steps as the larger set (72 retain / 8) and each step has both sets
+    assert len(steps) == 9
+    for batch, _, _ in steps:
+        assert set(batch) == {"forget", "retain"}
+        assert set(batch["forget"].indices.tolist()) <= forget_idx
+        assert not set(batch["retain"].indices.tolist()) & forget_idx
+    seen_retain = torch.cat([b["retain"].indices for b, _, _ in steps])
+    assert sorted(seen_retain.tolist()) == dm.split.retain.tolist()
+
+
+def test_retain_share_is_a_seeded_subset_of_the_retain_set():
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]))
+    dm.setup("fit")
+    a = dm.train_set("retain", 0.25)
+    b = dm.train_set("retain", 0.25)
+    assert len(a) == 18 and list(a.indices) == list(b.indices)
+    assert set(a.indices) <= set(dm.split.retain.tolist())
+    with pytest.raises(ValueError, match=r"share of the retain set must lie in \(0, 1\]"):
+        dm.train_set("retain", 0.0)
+    with pytest.raises(ValueError, match=r"share of the retain set must lie in \(0, 1\]"):
+        dm.train_set("retain", 1.5)
+    with pytest.raises(ValueError, match="unknown training set"):
+        dm.train_set("validation")
+
+
+def test_class_wise_eval_sets_split_the_test_set_by_class():
+    dm = synthetic_datamodule(ForgetSpec(classes=[1]))
+    dm.setup("fit")
+    assert dm.eval_set_names == ["forget", "retain", "test", "test_forget"]
+    test_targets = torch.cat([b.targets for b in dm.test_dataloader()[2]])
+    forgotten_targets = torch.cat([b.targets for b in dm.test_dataloader()[3]])
+    assert (test_targets != 1).all() and (forgotten_targets == 1).all()
+    assert len(test_targets) + len(forgotten_targets) == 32
+
+
+def test_random_forgetting_evaluates_on_the_whole_test_set():
+    dm = synthetic_datamodule(ForgetSpec(fraction=0.1))
+    dm.setup("fit")
+    assert dm.eval_set_names == ["forget", "retain", "test"]
+    assert len(dm.eval_sets["test"]) == 32
+
+
+def test_eval_retain_subsample_is_seeded():
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), eval_retain_size=10, seed=3)
+    dm.setup("fit")
+    again = synthetic_datamodule(ForgetSpec(classes=[0]), eval_retain_size=10, seed=3)
+    again.setup("fit")
+    assert len(dm.eval_sets["retain"]) == 10
+    assert list(dm.eval_sets["retain"].indices) == list(again.eval_sets["retain"].indices)
+
+
+def test_split_is_saved_and_a_different_recorded_split_is_refused(tmp_path):
+    path = tmp_path / "split.json"
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), split_file=str(path))
+    dm.setup("fit")
+    assert ForgetSplit.load(path).sha256 == dm.split.sha256
+    same = synthetic_datamodule(ForgetSpec(classes=[0]), split_file=str(path))
+    same.setup("fit")  # same split: accepted
+    other = synthetic_datamodule(ForgetSpec(classes=[2]), split_file=str(path))
+    with pytest.raises(ValueError, match="does not match the one recorded"):
+        other.setup("fit")
+    assert json.loads(path.read_text())["sha256"] == dm.split.sha256  # untouched
+
+
+def test_training_batches_are_augmented_and_normalised_on_transfer():
+    dm = synthetic_datamodule()
+    dm.setup("fit")
+    batch = next(iter(dm.test_dataloader()[2]))
+    out = dm.prepare_batch(batch, training=False)
+    assert out.inputs.dtype == torch.float32
+    expected = (batch.inputs.float() / 255 - 0.5) / 0.3
+    torch.testing.assert_close(out.inputs, expected)
+
+
+def test_random_crop_shifts_content_and_keeps_shape():
+    torch.manual_seed(0)
+    images = torch.arange(2 * 1 * 4 * 4, dtype=torch.uint8).reshape(2, 1, 4, 4)
+    out = random_crop(images, padding=1, generator=torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    # every output pixel is either zero padding or an input pixel of the same image
+    for i in range(2):
+        assert set(out[i].flatten().tolist()) <= set(images[i].flatten().tolist()) | {0}
+    assert random_crop(images, padding=0) is images
+
+
+def test_random_flip_mirrors_about_half_of_the_images():
+    images = torch.arange(64 * 3 * 2 * 2, dtype=torch.uint8).reshape(64, 3, 2, 2)
+    out = random_flip(images, generator=torch.Generator().manual_seed(0))
+    flipped = (out != images).flatten(1).any(1)
+    assert torch.equal(out[flipped], images[flipped].flip(3))
+    assert 16 < int(flipped.sum()) < 48
+
+
+def test_normalize_refuses_a_wrong_channel_count():
+    with pytest.raises(ValueError, match=r"expected images \[N, 3, H, W\].*got \(2, 1, 4, 4\)"):
+        normalize(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), (0.5,) * 3, (0.2,) * 3, torch.float32)
+
+
+def test_batch_dataset_returns_indices_of_the_source_set():
+    dm = synthetic_datamodule(ForgetSpec(indices=[5, 6, 7]))
+    dm.setup("fit")
+    forget = dm.eval_sets["forget"]
+    batch = forget.__getitems__([0, 2])
+    assert isinstance(batch, Batch) and batch.indices.tolist() == [5, 7]
