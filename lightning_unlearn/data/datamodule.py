@@ -159,9 +159,10 @@ class UnlearningDataModule(pl.LightningDataModule):
             recorded = ForgetSplit.load(path)
             if recorded.sha256 != split.sha256 or recorded.dataset_fingerprint != split.dataset_fingerprint:
                 raise ValueError(
-                    f"the forget split computed now (sha256 {split.sha256[:16]}…, data {split.dataset_fingerprint[:16]}…) "
-                    f"does not match the one recorded in {path} (sha256 {recorded.sha256[:16]}…, "
-                    f"data {recorded.dataset_fingerprint[:16]}…): refusing to mix two splits in one experiment"
+                    f"the forget split computed now (sha256 {split.sha256[:16]}…, "
+                    f"data {split.dataset_fingerprint[:16]}…) does not match the one recorded in {path} "
+                    f"(sha256 {recorded.sha256[:16]}…, data {recorded.dataset_fingerprint[:16]}…): "
+                    "refusing to mix two splits in one experiment"
                 )
             return
         if self.trainer is None or self.trainer.is_global_zero:
