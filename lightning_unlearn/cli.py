@@ -7,7 +7,7 @@ import sys
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
-from lightning_unlearn.callbacks import ForgettingMetrics, RunTimer
+from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
 
@@ -25,6 +25,7 @@ class UnlearnCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.in_channels", "model.init_args.in_channels", apply_on="instantiate")
         parser.add_lightning_class_args(ForgettingMetrics, "forgetting_metrics")
+        parser.add_lightning_class_args(MembershipInference, "membership_inference")
         parser.add_lightning_class_args(RunTimer, "run_timer")
         # A stable name for the checkpoint a later stage starts from: <log_dir>/checkpoints/last.ckpt.
         parser.set_defaults(

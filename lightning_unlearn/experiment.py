@@ -1,8 +1,8 @@
 """Run a whole experiment: train the original, retrain without the forget set, unlearn, evaluate, report.
 
 Every stage is a real ``lightning-unlearn fit`` run (the same ``LightningCLI`` users call) on the same data
-config, followed by ``test``; all stages share one split file, so a stage whose split differs stops with an
-error, and the report records each model's forget-set hash.
+config, followed by ``test`` on the full evaluation sets. All stages share one split file, so a stage whose
+split differs stops with an error, and the report records each model's forget-set hash.
 """
 
 from __future__ import annotations
@@ -10,14 +10,37 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lightning_unlearn.callbacks import ForgettingMetrics, RunTimer
+import torch
+
+from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer, save_outputs
+from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
-from lightning_unlearn.io import atomic_path
-from lightning_unlearn.metrics.accuracy import unlearning_accuracy
+from lightning_unlearn.io import atomic_path, atomic_write_json
+from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
+from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.summary import summarize
+from lightning_unlearn.plots import plot_confidence, plot_curves, plot_forget_predictions, step_series
 from lightning_unlearn.report import write_report
+
+#: Seed of the randomly initialised network that ZRF compares against.
+RANDOM_NETWORK_SEED = 0
+
+
+@dataclass
+class StageResult:
+    """What one stage produced: its outputs on every evaluation set and what the report needs of it."""
+
+    name: str
+    outputs: dict[str, SampleOutputs]
+    random_forget_probs: torch.Tensor
+    seconds: float
+    info: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    classes: tuple[str, ...] = ()
 
 
 def _callback(cli: UnlearnCLI, kind: type) -> Any:
@@ -35,8 +58,27 @@ def _logger_arg(out: Path, stage: str) -> str:
     return f"--trainer.logger={json.dumps(logger)}"
 
 
-def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str] = ()) -> dict[str, Any]:
-    """Fit one model through the CLI, save ``<out>/<stage>/model.ckpt`` atomically, test it, return its report row."""
+def _merge_histories(*histories: list[dict[str, float]]) -> list[dict[str, float]]:
+    by_epoch: dict[float, dict[str, float]] = {}
+    for history in histories:
+        for row in history:
+            by_epoch.setdefault(row["epoch"], {}).update(row)
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def _random_forget_probs(cli: UnlearnCLI) -> torch.Tensor:
+    """A fresh, seeded network of the stage's architecture (eval mode) on the whole forget set, for ZRF."""
+    module, dm = cli.model, cli.datamodule
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_NETWORK_SEED)
+        net = module.build_network()
+    net = net.to(module.device).eval()
+    forget = dm.monitor_sets(None)["forget"]
+    return predict_probs(net, dm, forget, module.device).inputs.cpu()
+
+
+def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str] = ()) -> StageResult:
+    """Fit one model through the CLI, save ``<out>/<stage>/model.ckpt`` atomically, test it on the full sets."""
     args = ["fit"]
     for config in configs:
         args += ["--config", config]
@@ -52,29 +94,64 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
     ckpt = out / stage / "model.ckpt"
     with atomic_path(ckpt) as tmp:
         cli.trainer.save_checkpoint(tmp, weights_only=True)
-    seconds = _callback(cli, RunTimer).seconds
+    timer = _callback(cli, RunTimer)
+    seconds = timer.seconds
+    forgetting, membership = _callback(cli, ForgettingMetrics), _callback(cli, MembershipInference)
+    history = _merge_histories(forgetting.history, membership.history)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
-    outputs = _callback(cli, ForgettingMetrics).outputs
-    from lightning_unlearn.metrics.accuracy import accuracy
-
-    acc = {name: accuracy(o.probs, o.targets) for name, o in outputs.items()}
+    outputs = forgetting.outputs
+    save_outputs(outputs, out / stage / "outputs.pt")
+    atomic_write_json(out / stage / "history.json", history)
     split = cli.datamodule.split
-    row: dict[str, Any] = {
-        "method": stage,
-        "UA": unlearning_accuracy(acc["forget"]),
-        "RA": acc["retain"],
-        "TA": acc["test"],
-    }
-    if "test_forget" in acc:
-        row["TA_forgotten"] = acc["test_forget"]
-    row.update(
+    data = cli.datamodule.data
+    return StageResult(
+        name=stage,
+        outputs=outputs,
+        random_forget_probs=_random_forget_probs(cli),
         seconds=seconds,
-        epochs=cli.trainer.current_epoch,
-        model=type(cli.model).__name__,
-        checkpoint=str(ckpt),
-        forget_sha256=split.sha256 if split is not None else None,
+        history=history,
+        classes=data.classes if data is not None else (),
+        info={
+            "epochs": cli.trainer.current_epoch,
+            "eval_seconds": timer.eval_seconds,
+            "eval_overhead": timer.eval_seconds / seconds if seconds > 0 else float("nan"),
+            "model": type(cli.model).__name__,
+            "checkpoint": str(ckpt),
+            "forget_sha256": split.sha256 if split is not None else None,
+        },
     )
-    return row
+
+
+def build_rows(results: Sequence[StageResult], seed: int = 0) -> list[dict[str, Any]]:
+    """One report row per stage: every metric, its gap to the ``retrain`` stage, and the run-time ratio."""
+    retrain = next((r for r in results if r.name == "retrain"), None)
+    rows = []
+    for result in results:
+        metrics = summarize(
+            result.outputs,
+            reference=retrain.outputs if retrain is not None else None,
+            random_forget_probs=result.random_forget_probs,
+            seed=seed,
+        )
+        rows.append({"method": result.name, **metrics, "seconds": result.seconds, **result.info})
+    if retrain is not None:
+        reference = rows[[r.name for r in results].index("retrain")]
+        for row in rows:
+            row["avg_gap"] = avg_gap(row, reference, GAP_METRICS)
+            row["RTE"] = run_time_ratio(row["seconds"], reference["seconds"])
+    return rows
+
+
+def write_plots(results: Sequence[StageResult], rows: Sequence[dict[str, Any]], out: Path) -> list[Path]:
+    """The report's PNG plots; returns their paths."""
+    paths = [out / "curves.png", out / "forget_predictions.png", out / "confidence.png"]
+    histories = {r.name: r.history for r in results if r.history}
+    weights = {r.name: step_series(out / r.name / "metrics.csv") for r in results}
+    plot_curves(histories, {k: v for k, v in weights.items() if v}, paths[0])
+    classes = results[0].classes or tuple(str(i) for i in range(len(rows[0]["forget_predicted"])))
+    plot_forget_predictions({row["method"]: row["forget_predicted"] for row in rows}, classes, paths[1])
+    plot_confidence({r.name: r.outputs for r in results}, paths[2])
+    return paths
 
 
 def run_experiment(
@@ -86,17 +163,17 @@ def run_experiment(
     trainer: str | None = None,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Train the original, retrain, run each method, evaluate all of them and write the report.
+    """Train the original, retrain, run each method, evaluate all of them and write the report and plots.
 
     Args:
         data: YAML config of the ``data`` section (source and forget specification), shared by every stage.
         original: YAML config of the original model (a ``ClassifierModule``) and its trainer settings.
         retrain: YAML config of the retrained model (``Retrain``), normally the original's recipe.
         methods: YAML configs of the unlearning methods; each row is named after its file's stem.
-        out_dir: Output folder: ``split.json``, one folder per stage (config, metrics, ``model.ckpt``),
-            ``report.json`` and ``report.md``.
+        out_dir: Output folder: ``split.json``, one folder per stage (config, metrics, ``model.ckpt``,
+            ``outputs.pt``, ``history.json``), ``report.json``, ``report.md`` and the PNG plots.
         trainer: Optional YAML config of trainer settings applied to every stage (e.g. accelerator).
-        seed: Seed of every stage (``seed_everything``).
+        seed: Seed of every stage (``seed_everything``) and of the attacks.
 
     Returns:
         The report rows.
@@ -104,33 +181,41 @@ def run_experiment(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     common = [data] + ([trainer] if trainer else [])
-    seed_arg = [f"--seed_everything={seed}"]
-    stages: list[tuple[str, str, list[str]]] = [("original", original, []), ("retrain", retrain, [])]
-    stages += [(Path(m).stem, m, ["original_ckpt"]) for m in methods]
-    rows: list[dict[str, Any]] = []
+    stages: list[tuple[str, str, bool]] = [("original", original, False), ("retrain", retrain, False)]
+    stages += [(Path(m).stem, m, True) for m in methods]
     start = time.perf_counter()
-    original_ckpt = out / "original" / "model.ckpt"
-    for i, (name, config, needs) in enumerate(stages, 1):
+    results = []
+    for i, (name, config, is_method) in enumerate(stages, 1):
         print(f"[{i}/{len(stages)}] {name}: fit + test ({config})", flush=True)
-        extra = [*seed_arg] + ([f"--model.init_args.original_ckpt={original_ckpt}"] if needs else [])
-        rows.append(run_stage(name, [*common, config], out, extra))
-    hashes = {r["forget_sha256"] for r in rows}
+        extra = [f"--seed_everything={seed}"]
+        if is_method:
+            extra += [
+                f"--model.init_args.original_ckpt={out / 'original' / 'model.ckpt'}",
+                f"--forgetting_metrics.reference_outputs={out / 'retrain' / 'outputs.pt'}",
+            ]
+        result = run_stage(name, [*common, config], out, extra)
+        print(f"      {name}: {result.seconds:.1f} s", flush=True)
+        results.append(result)
+    hashes = {r.info["forget_sha256"] for r in results}
     if len(hashes) != 1:
         raise RuntimeError(f"stages used different forget splits: {sorted(h or '' for h in hashes)}")
+    rows = build_rows(results, seed)
+    plots = write_plots(results, rows, out)
     meta = {
         "forget_sha256": hashes.pop(),
         "seed": seed,
         "data": data,
         "total_seconds": round(time.perf_counter() - start, 1),
+        "plots": [p.name for p in plots],
     }
     table = write_report(rows, out, meta)
     print(table, flush=True)
-    print(f"report: {out / 'report.json'}, {out / 'report.md'}", flush=True)
+    print(f"report: {out / 'report.json'}, {out / 'report.md'}; plots: {', '.join(p.name for p in plots)}", flush=True)
     return rows
 
 
 def experiment_main(argv: Sequence[str] | None = None) -> None:
-    """``lightning-unlearn experiment --config experiment.yaml [--methods+=...]``."""
+    """``lightning-unlearn experiment --config experiment.yaml [--methods '[...]']``."""
     from jsonargparse import CLI
 
     CLI(run_experiment, args=list(argv) if argv is not None else None, as_positional=False)

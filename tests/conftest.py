@@ -46,7 +46,7 @@ def synthetic_datamodule(forget: ForgetSpec | None = None, **kwargs) -> Unlearni
         Synthetic(num_classes=4, train_per_class=24, test_per_class=8, image_size=8),
         forget or ForgetSpec(classes=[0]),
         batch_size=kwargs.pop("batch_size", 16),
-        eval_batch_size=64,
+        eval_batch_size=kwargs.pop("eval_batch_size", 64),
         **kwargs,
     )
 

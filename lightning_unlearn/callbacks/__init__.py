@@ -1,6 +1,16 @@
-"""Callbacks that measure forgetting during ``fit`` and ``test``."""
+"""Callbacks that measure forgetting during ``fit``, ``validate`` and ``test``."""
 
-from lightning_unlearn.callbacks.forgetting_metrics import ForgettingMetrics
+from lightning_unlearn.callbacks.forgetting_metrics import ForgettingMetrics, load_outputs, save_outputs
+from lightning_unlearn.callbacks.membership_inference import MembershipInference
 from lightning_unlearn.callbacks.run_timer import RunTimer
+from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback, monitor_outputs
 
-__all__ = ["ForgettingMetrics", "RunTimer"]
+__all__ = [
+    "ForgettingMetrics",
+    "MembershipInference",
+    "RunTimer",
+    "SetOutputsCallback",
+    "load_outputs",
+    "monitor_outputs",
+    "save_outputs",
+]

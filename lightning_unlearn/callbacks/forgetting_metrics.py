@@ -1,104 +1,64 @@
-"""Accuracy on the forget, retain and test sets, computed in every validation and test run."""
+"""Accuracy on the forget, retain and test sets, and the distance of the predictions to the retrained model's."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from pathlib import Path
 
-import lightning.pytorch as pl
-from lightning.pytorch.callbacks import Callback
-from typing_extensions import override
+import torch
 
-from lightning_unlearn.metrics.accuracy import accuracy
-from lightning_unlearn.metrics.outputs import SampleOutputCollector, SampleOutputs
-
-
-def _set_names(trainer: pl.Trainer) -> list[str]:
-    names = getattr(getattr(trainer, "datamodule", None), "eval_set_names", None)
-    if not names:
-        raise RuntimeError("ForgettingMetrics needs an UnlearningDataModule (it names the evaluation sets)")
-    return list(names)
+from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback
+from lightning_unlearn.metrics.divergence import mean_js_divergence
+from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.summary import accuracy_metrics, aligned
 
 
-class ForgettingMetrics(Callback):
-    """Collect every evaluation set's per-sample outputs and log ``<set>/acc`` at the end of each run.
+def load_outputs(path: str | Path) -> dict[str, SampleOutputs]:
+    """Per-set outputs saved by :func:`save_outputs` (read with ``weights_only=True``)."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    return {name: SampleOutputs(v["probs"], v["targets"], v["indices"]) for name, v in blob.items()}
 
-    Runs inside Lightning's validation loop (every ``check_val_every_n_epoch`` epochs during ``fit``) and
-    test loop. Sets come from the data module: ``forget``, ``retain``, ``test`` and, for class-wise
-    forgetting, ``test_forget``. Outputs are gathered across DDP ranks and deduplicated by sample index, so
-    every sample counts once. After each run :attr:`outputs` holds the per-set :class:`SampleOutputs`
-    (on the CPU) and :attr:`history` one row of logged values per validation run.
+
+def save_outputs(outputs: dict[str, SampleOutputs], path: str | Path) -> None:
+    """Save per-set outputs (tensors only), atomically."""
+    from lightning_unlearn.io import atomic_torch_save
+
+    atomic_torch_save({name: o._asdict() for name, o in outputs.items()}, path)
+
+
+class ForgettingMetrics(SetOutputsCallback):
+    """Log ``<set>/acc`` for ``forget``, ``retain``, ``test`` (and ``test_forget``) every epoch and in every test run.
+
+    With ``reference_outputs`` (the retrained model's outputs, as the experiment runner saves them in
+    ``retrain/outputs.pt``), it also logs ``forget/js_retrain`` and ``test/js_retrain``: the batch-mean
+    Jensen-Shannon divergence (natural log) between this model's and the retrained model's softmax outputs
+    on the same samples; lower is closer.
+
+    Args:
+        every_n_epochs: Monitor every this many training epochs (0: never; the test run always reports).
+        monitor_size: Samples per set in the monitor (seeded); ``None``: every sample.
+        seed: Seed of the monitor subsample.
+        reference_outputs: Path of the retrained model's saved outputs.
     """
 
-    def __init__(self) -> None:
-        self.collectors: dict[str, SampleOutputCollector] = {}
-        self.outputs: dict[str, SampleOutputs] = {}
-        self.history: list[dict[str, float]] = []
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        monitor_size: int | None = 1000,
+        seed: int = 0,
+        reference_outputs: str | None = None,
+    ) -> None:
+        super().__init__(every_n_epochs, monitor_size, seed)
+        self.reference_outputs = reference_outputs
+        self._reference: dict[str, SampleOutputs] | None = None
 
-    def _start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.collectors = {name: SampleOutputCollector().to(pl_module.device) for name in _set_names(trainer)}
-
-    def _update(self, outputs: Any, dataloader_idx: int) -> None:
-        name = list(self.collectors)[dataloader_idx]
-        self.collectors[name].update(outputs["probs"], outputs["targets"], outputs["indices"])
-
-    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
-        self.outputs = {name: c.compute() for name, c in self.collectors.items()}
-        values = {f"{name}/acc": accuracy(out.probs, out.targets) for name, out in self.outputs.items()}
-        self.outputs = {k: SampleOutputs(*(t.cpu() for t in v)) for k, v in self.outputs.items()}
-        for c in self.collectors.values():
-            c.reset()
-        loggable = {k: v for k, v in values.items() if not math.isnan(v)}
-        if loggable:
-            pl_module.log_dict(loggable, sync_dist=False, rank_zero_only=False)
+    def compute_values(self, outputs: dict[str, SampleOutputs], stage: str) -> dict[str, float]:
+        """Accuracies, and JS divergence to the reference when one is given."""
+        values = accuracy_metrics(outputs)
+        if self.reference_outputs is not None:
+            if self._reference is None:
+                self._reference = load_outputs(self.reference_outputs)
+            for name in ("forget", "test"):
+                if name in outputs and name in self._reference:
+                    p, q = aligned(outputs[name], self._reference[name])
+                    values[f"{name}/js_retrain"] = mean_js_divergence(p, q)
         return values
-
-    @override
-    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start(trainer, pl_module)
-
-    @override
-    def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start(trainer, pl_module)
-
-    @override
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._update(outputs, dataloader_idx)
-
-    @override
-    def on_test_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._update(outputs, dataloader_idx)
-
-    @override
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        values = self._finish(trainer, pl_module)
-        if not trainer.sanity_checking:
-            self.history.append({"epoch": float(trainer.current_epoch), **values})
-
-    @override
-    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._finish(trainer, pl_module)
-
-    @override
-    def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history}
-
-    @override
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.history = list(state_dict.get("history", []))

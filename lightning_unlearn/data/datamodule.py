@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,10 @@ from lightning_unlearn.data.forget import ForgetSpec, ForgetSplit, make_split
 from lightning_unlearn.data.sources import DataSource, LoadedData
 
 log = logging.getLogger(__name__)
+
+# val_dataloader deliberately returns no loader during fit (the metric callbacks monitor instead); Lightning
+# warns about that on every fit.
+warnings.filterwarnings("ignore", message="Total length of `list` across ranks is zero")
 
 #: Training sets a module can ask for through its ``train_sets`` attribute.
 TRAIN_SETS = ("all", "forget", "retain")
@@ -55,6 +60,9 @@ class UnlearningDataModule(pl.LightningDataModule):
         split_file: Where to save the split as JSON; when the file exists, it is loaded and must match the split
             computed now (same data, same specification, same hash). ``None`` saves ``split.json`` in the
             trainer's log folder.
+        fit_validation: Also run Lightning's validation loop on the full evaluation sets during ``fit``. Off by
+            default: the metric callbacks already evaluate a seeded subsample after every epoch at a fraction of
+            the cost (``validate`` and ``test`` always use the full sets).
         seed: Seed of the subsets (retain share, evaluation subset).
     """
 
@@ -69,6 +77,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         crop_padding: int = 4,
         eval_retain_size: int | None = None,
         split_file: str | None = None,
+        fit_validation: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -85,12 +94,14 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.crop_padding = crop_padding
         self.eval_retain_size = eval_retain_size
         self.split_file = split_file
+        self.fit_validation = fit_validation
         self.seed = seed
         self.train_sets: Mapping[str, float] | None = None
         self.data: LoadedData | None = None
         self.split: ForgetSplit | None = None
         self.eval_sets: dict[str, Dataset[Batch]] = {}
         self._train: ImageTensorDataset | None = None
+        self._monitor_sets: dict[tuple[int | None, int], dict[str, Batch]] = {}
 
     @property
     def num_classes(self) -> int:
@@ -235,8 +246,31 @@ class UnlearningDataModule(pl.LightningDataModule):
         return [self._loader(ds, self.eval_batch_size, shuffle=False) for ds in self.eval_sets.values()]
 
     def val_dataloader(self) -> list[DataLoader[Batch]]:
-        """Evaluation loaders, in :attr:`eval_set_names` order."""
+        """Evaluation loaders, in :attr:`eval_set_names` order; none during ``fit`` unless ``fit_validation``."""
+        if self.trainer is not None and self.trainer.state.fn == "fit" and not self.fit_validation:
+            return []
         return self._eval_loaders()
+
+    def monitor_sets(self, size: int | None, seed: int = 0) -> dict[str, Batch]:
+        """A seeded subsample of ``size`` samples (all if ``None``) of every evaluation set, as ``uint8`` batches.
+
+        The same samples every call, so per-epoch curves follow the same images.
+        """
+        if not self.eval_sets:
+            raise RuntimeError("call setup() before asking for monitor sets")
+        cached = self._monitor_sets.get((size, seed))
+        if cached is not None:
+            return cached
+        out = {}
+        for name, ds in self.eval_sets.items():
+            n = len(ds)  # type: ignore[arg-type]
+            positions = torch.arange(n)
+            if size is not None and size < n:
+                gen = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(f"monitor_{name}".encode()))
+                positions = torch.randperm(n, generator=gen)[:size].sort().values
+            out[name] = ds.__getitems__(positions.tolist())  # type: ignore[attr-defined]
+        self._monitor_sets[(size, seed)] = out
+        return out
 
     def test_dataloader(self) -> list[DataLoader[Batch]]:
         """Evaluation loaders, in :attr:`eval_set_names` order."""

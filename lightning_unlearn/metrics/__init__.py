@@ -1,6 +1,54 @@
-"""Forgetting and membership metrics: pure functions plus thin torchmetrics collectors."""
+"""Forgetting and membership metrics: pure functions plus thin torchmetrics collectors.
+
+Directions: UA, RA, TA, MIA-efficacy and ZRF are judged by their closeness to the retrained model's value;
+the loss-based MIA accuracy is ideal at 50; JS divergence and activation distance to the retrained model,
+Avg.Gap and the run-time ratio are better when lower.
+"""
 
 from lightning_unlearn.metrics.accuracy import accuracy, unlearning_accuracy
+from lightning_unlearn.metrics.divergence import (
+    activation_distance,
+    js_divergence,
+    label_histogram,
+    mean_js_divergence,
+    zrf_score,
+)
+from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
+from lightning_unlearn.metrics.mia import (
+    confidence,
+    entropy,
+    loss_mia_accuracy,
+    mia_efficacy,
+    mia_feature,
+    modified_entropy,
+    per_sample_cross_entropy,
+)
 from lightning_unlearn.metrics.outputs import SampleOutputCollector, SampleOutputs, deduplicate
+from lightning_unlearn.metrics.summary import accuracy_metrics, aligned, mia_metrics, summarize
 
-__all__ = ["SampleOutputCollector", "SampleOutputs", "accuracy", "deduplicate", "unlearning_accuracy"]
+__all__ = [
+    "GAP_METRICS",
+    "SampleOutputCollector",
+    "SampleOutputs",
+    "accuracy",
+    "accuracy_metrics",
+    "activation_distance",
+    "aligned",
+    "avg_gap",
+    "confidence",
+    "deduplicate",
+    "entropy",
+    "js_divergence",
+    "label_histogram",
+    "loss_mia_accuracy",
+    "mean_js_divergence",
+    "mia_efficacy",
+    "mia_feature",
+    "mia_metrics",
+    "modified_entropy",
+    "per_sample_cross_entropy",
+    "run_time_ratio",
+    "summarize",
+    "unlearning_accuracy",
+    "zrf_score",
+]

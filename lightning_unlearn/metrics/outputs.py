@@ -71,7 +71,7 @@ class SampleOutputCollector(Metric):
 
     def compute(self) -> SampleOutputs:
         """All samples seen by any rank, once each, sorted by index."""
-        if not self.indices:
+        if isinstance(self.indices, list) and not self.indices:  # after a DDP sync the states are tensors
             empty = torch.zeros(0, device=self.device)
             return SampleOutputs(empty.reshape(0, 0), empty.long(), empty.long())
         return deduplicate(dim_zero_cat(self.probs), dim_zero_cat(self.targets), dim_zero_cat(self.indices))

@@ -1,0 +1,92 @@
+"""PNG plots of an experiment: per-epoch curves, forget-set predictions, confidence distributions."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from lightning_unlearn.io import atomic_path
+from lightning_unlearn.metrics.mia import confidence
+from lightning_unlearn.metrics.outputs import SampleOutputs
+
+CURVE_KEYS = ("forget/acc", "retain/acc", "test/acc", "mia/efficacy")
+
+
+def _save(fig: Figure, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def step_series(metrics_csv: Path, prefix: str = "train/weight_") -> dict[str, list[tuple[float, float]]]:
+    """``(step, value)`` pairs of every column of a CSVLogger ``metrics.csv`` whose name starts with ``prefix``."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    if not metrics_csv.is_file():
+        return series
+    with open(metrics_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            for key, value in row.items():
+                if key.startswith(prefix) and value not in ("", None):
+                    series.setdefault(key, []).append((float(row["step"]), float(value)))
+    return series
+
+
+def plot_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], weights: Mapping[str, Any], path: Path) -> None:
+    """Per-epoch forget / retain / test accuracy and MIA-efficacy of each model, plus each loss-balance weight."""
+    panels = [*CURVE_KEYS, "weights"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+    for ax, key in zip(axes, panels, strict=True):
+        if key == "weights":
+            for model, series in weights.items():
+                for name, points in series.items():
+                    ax.plot([p[0] for p in points], [p[1] for p in points], label=f"{model}: {name.split('/')[-1]}")
+            ax.set_xlabel("step")
+            ax.set_yscale("log")
+            ax.set_title("loss-balance weights")
+        else:
+            for model, rows in histories.items():
+                points = [(r["epoch"] + 1, r[key]) for r in rows if key in r and not math.isnan(r[key])]
+                if points:
+                    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", ms=3, label=model)
+            ax.set_xlabel("epoch")
+            ax.set_title(key)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def plot_forget_predictions(histograms: Mapping[str, Sequence[int]], classes: Sequence[str], path: Path) -> None:
+    """Grouped bars: how each model labels the forget set."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(classes) * max(1, len(histograms)) / 2), 3.5))
+    width = 0.8 / max(1, len(histograms))
+    for i, (model, counts) in enumerate(histograms.items()):
+        ax.bar([c + i * width for c in range(len(counts))], counts, width=width, label=model)
+    ax.set_xticks([c + 0.4 - width / 2 for c in range(len(classes))], list(classes), rotation=45, fontsize=7)
+    ax.set_ylabel("forget samples")
+    ax.set_title("predicted label on the forget set")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def plot_confidence(outputs: Mapping[str, Mapping[str, SampleOutputs]], path: Path) -> None:
+    """Histograms of the true-label confidence on the forget and test sets, one panel per model."""
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs), 3), squeeze=False)
+    for ax, (model, sets) in zip(axes[0], outputs.items(), strict=True):
+        for name in ("forget", "test"):
+            if name in sets:
+                conf = confidence(sets[name].probs, sets[name].targets).numpy()
+                ax.hist(conf, bins=20, range=(0, 1), alpha=0.6, density=True, label=name)
+        ax.set_title(model)
+        ax.set_xlabel("confidence of the true label")
+        ax.legend(fontsize=7)
+    _save(fig, path)
