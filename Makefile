@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-# Methods for `make demo`: a comma-separated list of names under configs/demo/ (default: the feature-constraint unlearner).
+# Methods for `make demo`: comma-separated names of configs/methods/*.yaml, or `all` (default: feature_constraint).
 METHODS ?= feature_constraint
 OUT ?= runs/demo
 
@@ -21,7 +21,7 @@ install: $(VENV)/.installed ## Create .venv and install the package with its dev
 
 demo: install ## Train the original, retrain, unlearn one digit class; print and write runs/demo/report.{json,md}
 	$(VENV)/bin/lightning-unlearn experiment --config configs/demo/experiment.yaml --out_dir $(OUT) \
-		--methods '[$(subst $(space),$(comma),$(patsubst %,"configs/demo/%.yaml",$(subst $(comma), ,$(METHODS))))]'
+		--methods '[$(subst $(space),$(comma),$(patsubst %,"%",$(subst $(comma), ,$(METHODS))))]'
 
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest

@@ -154,6 +154,29 @@ def write_plots(results: Sequence[StageResult], rows: Sequence[dict[str, Any]], 
     return paths
 
 
+def resolve_methods(methods: Sequence[str], methods_dir: str | Path = "configs/methods") -> list[str]:
+    """Method configs from paths or names: ``"salun"`` means ``<methods_dir>/salun.yaml``; ``"all"`` every method.
+
+    Raises:
+        FileNotFoundError: For a name or path with no config file.
+    """
+    from lightning_unlearn.methods import METHODS
+
+    folder = Path(methods_dir)
+    resolved: list[str] = []
+    for item in methods:
+        if item == "all":
+            names = [n for n in METHODS if n != "retrain" and (folder / f"{n}.yaml").is_file()]
+            resolved += [str(folder / f"{n}.yaml") for n in names]
+            continue
+        path = Path(item) if item.endswith((".yaml", ".yml")) else folder / f"{item}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in folder.glob("*.yaml"))
+            raise FileNotFoundError(f"no method config {path}; known methods: {known}")
+        resolved.append(str(path))
+    return list(dict.fromkeys(resolved))
+
+
 def run_experiment(
     data: str,
     original: str,
@@ -169,7 +192,8 @@ def run_experiment(
         data: YAML config of the ``data`` section (source and forget specification), shared by every stage.
         original: YAML config of the original model (a ``ClassifierModule``) and its trainer settings.
         retrain: YAML config of the retrained model (``Retrain``), normally the original's recipe.
-        methods: YAML configs of the unlearning methods; each row is named after its file's stem.
+        methods: The unlearning methods: YAML config paths, or names of configs under ``configs/methods``
+            (``"all"``: every one there); each row is named after its file's stem.
         out_dir: Output folder: ``split.json``, one folder per stage (config, metrics, ``model.ckpt``,
             ``outputs.pt``, ``history.json``), ``report.json``, ``report.md`` and the PNG plots.
         trainer: Optional YAML config of trainer settings applied to every stage (e.g. accelerator).
@@ -178,11 +202,12 @@ def run_experiment(
     Returns:
         The report rows.
     """
+    method_configs = resolve_methods(methods)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     common = [data] + ([trainer] if trainer else [])
     stages: list[tuple[str, str, bool]] = [("original", original, False), ("retrain", retrain, False)]
-    stages += [(Path(m).stem, m, True) for m in methods]
+    stages += [(Path(m).stem, m, True) for m in method_configs]
     start = time.perf_counter()
     results = []
     for i, (name, config, is_method) in enumerate(stages, 1):

@@ -9,7 +9,9 @@ from lightning_unlearn.losses.balancers import (
     build_balancer,
 )
 from lightning_unlearn.losses.classification import cross_entropy
+from lightning_unlearn.losses.distillation import distillation_kl, distillation_kl_to_probs
 from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance
+from lightning_unlearn.losses.labels import random_labels
 
 __all__ = [
     "BALANCERS",
@@ -20,5 +22,8 @@ __all__ = [
     "UncertaintyWeighting",
     "build_balancer",
     "cross_entropy",
+    "distillation_kl",
+    "distillation_kl_to_probs",
     "feature_distance",
+    "random_labels",
 ]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader
 
-from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.data.batch import Batch, collate_batch
 from lightning_unlearn.data.forget import ForgetSplit
-from lightning_unlearn.models.checkpoint import CheckpointError, load_network
+from lightning_unlearn.models.checkpoint import CheckpointError, load_network, provenance_of, read_checkpoint
+from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.network_module import NetworkModule
 
 LossTerms = Tensor | Mapping[str, Tensor]
@@ -24,7 +28,9 @@ class UnlearningModule(NetworkModule):
     set and one of the (share of the) retain set; :meth:`loss` turns them into a scalar, or into a dict of
     named terms whose ``"loss"`` entry is minimised and whose every entry is logged under ``train/<name>``.
     Evaluation (validation / test steps returning probabilities for the metric callbacks), optimiser set-up,
-    provenance checks and non-finite-loss detection live here.
+    provenance checks and non-finite-loss detection live here. Methods that need a pass over data before
+    training (a saliency mask, error-maximising noise, parameter importances) do it in
+    :meth:`prepare_unlearning`, which runs once at the start of ``fit`` and counts towards the run time.
 
     Example:
         .. code-block:: python
@@ -38,6 +44,8 @@ class UnlearningModule(NetworkModule):
         original_ckpt: Checkpoint of the original model (trained on all training data, this data set).
         retain_share: Share of the retain set the method may use, in ``(0, 1]``.
         check_finite: Stop with an error naming the step and the term as soon as a loss term is not finite.
+        arch: Architecture; ``None`` takes the original checkpoint's (so method configs need not repeat it).
+        arch_kwargs: Architecture arguments; ``None`` takes the original checkpoint's.
         **kwargs: Network and optimiser settings of :class:`NetworkModule`.
 
     Raises:
@@ -49,25 +57,43 @@ class UnlearningModule(NetworkModule):
     starts_from_original: ClassVar[bool] = True
     #: Which of the two sets :meth:`loss` uses; the data module serves only these.
     uses_sets: ClassVar[tuple[str, ...]] = ("forget", "retain")
+    #: Attributes holding frozen networks that stay in eval mode whatever the module's mode.
+    eval_only_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
         original_ckpt: str | None = None,
         retain_share: float = 1.0,
         check_finite: bool = True,
+        arch: str | None = None,
+        arch_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         if not 0.0 < retain_share <= 1.0:
             raise ValueError(f"retain_share must lie in (0, 1], got {retain_share}")
+        blob: dict[str, Any] | None = None
+        if self.starts_from_original:
+            if original_ckpt is None:
+                raise ValueError(f"{type(self).__name__} starts from the original model: set original_ckpt")
+            blob = read_checkpoint(original_ckpt)
+            recorded = provenance_of(blob)
+            arch = arch if arch is not None else recorded.get("arch")
+            arch_kwargs = arch_kwargs if arch_kwargs is not None else recorded.get("arch_kwargs")
+        if arch is None:
+            raise ValueError(f"{type(self).__name__}: set arch (no original checkpoint records one)")
+        super().__init__(arch=arch, arch_kwargs=arch_kwargs, **kwargs)
+        self.hparams.update(arch=self.arch, arch_kwargs=self.arch_kwargs)  # the resolved values, not None
         self.original_ckpt = original_ckpt
         self.retain_share = retain_share
         self.check_finite = check_finite
         self.original_provenance: dict[str, Any] = {}
-        if self.starts_from_original:
-            if original_ckpt is None:
-                raise ValueError(f"{type(self).__name__} starts from the original model: set original_ckpt")
-            self.original_provenance = load_network(self.net, original_ckpt, self.arch)
+        if blob is not None and original_ckpt is not None:
+            self.original_provenance = load_network(self.net, original_ckpt, self.arch, blob=blob)
+        # Persisted, so a run resumed from a checkpoint keeps its mask / noise and does not redo the pass.
+        self.prepared: Tensor
+        self.register_buffer("prepared", torch.zeros((), dtype=torch.bool))
+        #: Seconds spent in :meth:`prepare_unlearning` (part of the run time).
+        self.prepare_seconds = 0.0
 
     @property
     def train_sets(self) -> Mapping[str, float]:
@@ -107,6 +133,80 @@ class UnlearningModule(NetworkModule):
                 f"{self.original_ckpt} was trained on {recorded['trained_on']}, not on the whole training set: "
                 "it is not an original model that saw the forget set"
             )
+
+    def joint_logits(self, forget: Batch, retain: Batch, net: torch.nn.Module | None = None) -> tuple[Tensor, Tensor]:
+        """Logits of the forget and the retain batch from one forward pass (one batch-norm batch, one kernel launch).
+
+        Args:
+            forget: Forget batch.
+            retain: Retain batch.
+            net: Network to run (default: the student).
+        """
+        n = forget.targets.numel()
+        x = self._format(torch.cat([forget.inputs, retain.inputs]))
+        logits = (net or self.net)(x)
+        return logits[:n], logits[n:]
+
+    def frozen_copy(self) -> FeatureClassifier:
+        """A frozen copy of the student as it is now (the original model, when called in ``__init__``).
+
+        No gradients, never in the optimiser (which only sees ``self.net``), saved in checkpoints. List the
+        attribute you store it in under :attr:`eval_only_modules` to keep it in eval mode.
+        """
+        frozen = copy.deepcopy(self.net)
+        frozen.requires_grad_(False)
+        return frozen.eval()
+
+    def random_network(self, seed: int) -> FeatureClassifier:
+        """A frozen, randomly initialised network of the student's architecture, reproducible from ``seed``."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = self.build_network()
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        net.requires_grad_(False)
+        return net.eval()
+
+    def train(self, mode: bool = True) -> UnlearningModule:
+        """Set train/eval mode; the networks in :attr:`eval_only_modules` stay in eval mode."""
+        super().train(mode)
+        for name in self.eval_only_modules:
+            getattr(self, name).eval()
+        return self
+
+    def prepare_unlearning(self) -> None:
+        """Optional one-off pass before training (masks, noise, importances); the default does nothing.
+
+        Runs on every rank at the start of ``fit`` with the student on its device, in train mode; read data
+        with :meth:`batches`. State it creates should live in buffers so checkpoints keep it.
+        """
+
+    def on_train_start(self) -> None:
+        """Run :meth:`prepare_unlearning` once per run (not again when resuming)."""
+        if bool(self.prepared):
+            return
+        start = time.perf_counter()
+        self.prepare_unlearning()
+        self.prepared.fill_(True)
+        self.prepare_seconds = time.perf_counter() - start
+
+    def batches(self, name: str, share: float = 1.0, shuffle: bool = False) -> Iterator[Batch]:
+        """Prepared batches of a training set (``"forget"``, ``"retain"`` or ``"all"``) on the module's device.
+
+        Not augmented, normalised, in the data module's training batch size; for set-up passes.
+        """
+        dm = getattr(self.trainer, "datamodule", None)
+        if dm is None or not hasattr(dm, "train_set"):
+            raise RuntimeError(f"{type(self).__name__}.batches needs an UnlearningDataModule")
+        loader = DataLoader(
+            dm.train_set(name, share),
+            batch_size=dm.batch_size,
+            shuffle=shuffle,
+            collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
+        )
+        for batch in loader:
+            moved = Batch(*(t.to(self.device) for t in batch))
+            yield dm.prepare_batch(moved, training=False)
 
     def training_step(self, batch: Mapping[str, Batch], batch_idx: int) -> Tensor:
         """Evaluate :meth:`loss` on this step's batches, check and log its terms."""

@@ -52,19 +52,27 @@ def network_state(blob: dict[str, Any], prefix: str = "net.") -> dict[str, torch
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
-def load_network(net: nn.Module, path: str | Path, arch: str | None = None) -> dict[str, Any]:
+def provenance_of(blob: dict[str, Any]) -> dict[str, Any]:
+    """The provenance record a checkpoint of this library carries (empty for a plain state dict)."""
+    return dict(blob.get(PROVENANCE_KEY) or {})
+
+
+def load_network(
+    net: nn.Module, path: str | Path, arch: str | None = None, blob: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Fill ``net`` with the network weights of a checkpoint and return the checkpoint's provenance record.
 
     Args:
         net: The network to fill (its architecture must match exactly).
         path: A checkpoint written by this library, or a plain ``state_dict`` of the network.
         arch: The architecture name ``net`` was built from, checked against the checkpoint's record.
+        blob: The checkpoint already read by :func:`read_checkpoint` (saves reading it twice).
 
     Raises:
         CheckpointError: When the file is missing, corrupt or unsafe, or holds another architecture.
     """
-    blob = read_checkpoint(path)
-    provenance: dict[str, Any] = dict(blob.get(PROVENANCE_KEY) or {})
+    blob = read_checkpoint(path) if blob is None else blob
+    provenance = provenance_of(blob)
     recorded = provenance.get("arch")
     if arch is not None and recorded is not None and recorded != arch:
         raise CheckpointError(f"{path} holds a {recorded!r} network, but this model is a {arch!r}")
