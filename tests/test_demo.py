@@ -12,7 +12,7 @@ def test_digits_demo_forgets_the_class_and_stays_close_to_retrain(tmp_path):
         data="configs/demo/data.yaml",
         original="configs/demo/original.yaml",
         retrain="configs/demo/retrain.yaml",
-        methods=["configs/demo/feature_constraint.yaml"],
+        methods=["feature_constraint"],
         out_dir=str(tmp_path),
     )
     by_name = {r["method"]: r for r in rows}
