@@ -32,7 +32,9 @@ class UnlearnCLI(LightningCLI):
             {
                 "trainer.callbacks": [
                     {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}}
-                ]
+                ],
+                # temporary file + rename: a killed run never leaves a truncated checkpoint behind
+                "trainer.plugins": [{"class_path": "lightning_unlearn.io.AtomicCheckpointIO"}],
             }
         )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
 @contextmanager
@@ -65,3 +66,18 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoint I/O that writes each checkpoint to a temporary file and renames it into place.
+
+    Lightning's default writes the final path directly, so a process killed mid-write leaves a truncated
+    ``last.ckpt`` that looks complete; with this plugin the previous checkpoint survives intact instead.
+    The CLI installs it by default (``trainer.plugins``).
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        """Save ``checkpoint`` to ``path`` atomically."""
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        atomic_torch_save(checkpoint, path)

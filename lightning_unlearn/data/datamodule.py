@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import warnings
 import zlib
 from collections.abc import Mapping
@@ -17,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from lightning_unlearn.data.augment import normalize, random_crop, random_flip
 from lightning_unlearn.data.batch import Batch, ImageTensorDataset, collate_batch
 from lightning_unlearn.data.forget import ForgetSpec, ForgetSplit, make_split
-from lightning_unlearn.data.sources import DataSource, LoadedData
+from lightning_unlearn.data.sampler import ResumableSampler
+from lightning_unlearn.data.sources import DataSource, ImageSet, LoadedData
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,11 @@ warnings.filterwarnings("ignore", message="Total length of `list` across ranks i
 TRAIN_SETS = ("all", "forget", "retain")
 
 #: How the per-set training loaders are combined. ``max_size_cycle``: an epoch is one pass over the largest
-#: requested set and the smaller ones restart when exhausted, so every step sees a batch of each set and no
+#: requested set and the smaller ones start over when exhausted, so every step sees a batch of each set and no
 #: sample of the larger set is skipped. (``min_size`` would drop most of a large forget set when the retain
-#: share is small; ``sequential`` is refused by ``fit``.)
+#: share is small; ``sequential`` is refused by ``fit``.) The cycling happens inside each set's
+#: :class:`ResumableSampler` (a fresh order per pass), so all loaders have the same length and a run can
+#: resume mid-epoch exactly.
 TRAIN_MODE: Literal["max_size_cycle"] = "max_size_cycle"
 
 
@@ -51,7 +56,8 @@ class UnlearningDataModule(pl.LightningDataModule):
     Args:
         source: Where the images come from.
         forget: Which training samples to forget.
-        batch_size: Training batch size of each set.
+        batch_size: Training batch size of each set, over all ranks: under DDP each rank takes
+            ``batch_size / world_size`` (it must divide), so a run's optimisation does not depend on the GPU count.
         eval_batch_size: Batch size of evaluation loaders.
         num_workers: Loader worker processes; 0 suits in-memory data.
         augment: Apply the source's train-time augmentations (random crop, flip) to training batches.
@@ -63,7 +69,9 @@ class UnlearningDataModule(pl.LightningDataModule):
         fit_validation: Also run Lightning's validation loop on the full evaluation sets during ``fit``. Off by
             default: the metric callbacks already evaluate a seeded subsample after every epoch at a fraction of
             the cost (``validate`` and ``test`` always use the full sets).
-        seed: Seed of the subsets (retain share, evaluation subset).
+        allow_forget_in_test: Accept forget images that also appear, byte for byte, in the test set (refused by
+            default: a forgotten sample that is also a test sample makes TA and MIA meaningless).
+        seed: Seed of the subsets (retain share, evaluation subset) and of the training order.
     """
 
     def __init__(
@@ -78,6 +86,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         eval_retain_size: int | None = None,
         split_file: str | None = None,
         fit_validation: bool = False,
+        allow_forget_in_test: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -95,6 +104,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.eval_retain_size = eval_retain_size
         self.split_file = split_file
         self.fit_validation = fit_validation
+        self.allow_forget_in_test = allow_forget_in_test
         self.seed = seed
         self.train_sets: Mapping[str, float] | None = None
         self.data: LoadedData | None = None
@@ -132,10 +142,11 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.split = make_split(
             self.forget_spec, train.targets, self.num_classes, self.source.name, train.fingerprint()
         )
+        self._check_forget_not_in_test(train, test)
         module = self.trainer.lightning_module if self.trainer is not None else None
-        check = getattr(module, "check_split", None)
+        check = getattr(module, "check_data", None)
         if callable(check):
-            check(self.split)  # refuse a mismatched original before anything is written
+            check(self)  # refuse a mismatched model or checkpoint before anything is written
         self._check_against_file(self.split)
         self._train = ImageTensorDataset(train.images, train.targets)
         test_ds = ImageTensorDataset(test.images, test.targets)
@@ -161,6 +172,26 @@ class UnlearningDataModule(pl.LightningDataModule):
             len(test),
             self.split.sha256[:12],
         )
+
+    def _check_forget_not_in_test(self, train: ImageSet, test: ImageSet) -> None:
+        """Refuse forget images that also sit, byte for byte, in the test set: TA and MIA would be meaningless."""
+        if self.allow_forget_in_test or self.split is None:
+            return
+        forget_images = train.images[self.split.forget].flatten(1).numpy()
+        seen = {
+            hashlib.sha1(row.tobytes()).digest(): int(i)
+            for i, row in zip(self.split.forget, forget_images, strict=True)
+        }
+        clashes = []
+        for j, row in enumerate(test.images.flatten(1).numpy()):
+            i = seen.get(hashlib.sha1(row.tobytes()).digest())
+            if i is not None:
+                clashes.append((i, j))
+        if clashes:
+            raise ValueError(
+                f"{len(clashes)} forget sample(s) also appear in the test set, byte for byte "
+                f"(train index, test index): {clashes[:5]}; remove them or set allow_forget_in_test=True"
+            )
 
     def _check_against_file(self, split: ForgetSplit) -> None:
         path = self._split_path()
@@ -192,7 +223,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         chosen = indices[torch.randperm(indices.numel(), generator=gen)[:size]]
         return chosen.sort().values
 
-    def train_set(self, name: str, share: float = 1.0) -> Dataset[Batch]:
+    def train_set(self, name: str, share: float = 1.0) -> Subset[Batch]:
         """The training set ``name`` (``all``, ``forget`` or ``retain``), or a seeded share of it.
 
         Raises:
@@ -222,28 +253,60 @@ class UnlearningDataModule(pl.LightningDataModule):
             raise RuntimeError("no training sets requested: set `train_sets` on the data module or the module")
         return dict(sets)
 
-    def _loader(self, dataset: Dataset[Batch], batch_size: int, shuffle: bool) -> DataLoader[Batch]:
+    def _loader(
+        self, dataset: Dataset[Batch], batch_size: int, sampler: ResumableSampler | None = None
+    ) -> DataLoader[Batch]:
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),  # keeps the global RNG out of loading
         )
 
+    def _rank_batch_size(self) -> tuple[int, int, int]:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        if self.batch_size % world:
+            raise ValueError(f"batch_size {self.batch_size} must be divisible by the number of ranks ({world})")
+        return self.batch_size // world, rank, world
+
     def train_dataloader(self) -> CombinedLoader:
-        """One shuffled loader per requested set, combined in :data:`TRAIN_MODE`."""
-        loaders = {
-            name: self._loader(self.train_set(name, share), self.batch_size, shuffle=True)
-            for name, share in self._requested_train_sets().items()
-        }
+        """One shuffled loader per requested set, combined in :data:`TRAIN_MODE`, resuming mid-epoch if needed.
+
+        Every loader yields as many batches as the largest set needs (smaller sets start a fresh pass when they
+        run out). When the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the
+        batches that epoch already trained on (assumes one optimiser step per batch).
+        """
+        per_rank, rank, world = self._rank_batch_size()
+        sets = {name: self.train_set(name, share) for name, share in self._requested_train_sets().items()}
+        lengths = {name: math.ceil(len(ds) / world) for name, ds in sets.items()}
+        steps = max(math.ceil(n / per_rank) for n in lengths.values())
+        longest = max(lengths, key=lambda k: lengths[k])
+        start = 0
+        if self.trainer is not None and self.trainer.global_step:
+            start = (self.trainer.global_step - self.trainer.current_epoch * steps) % steps
+        loaders = {}
+        for name, ds in sets.items():
+            epoch_samples = lengths[name] if name == longest else steps * per_rank
+            sampler = ResumableSampler(
+                len(ds),
+                epoch_samples,
+                per_rank,
+                self.seed,
+                world,
+                rank,
+                start_batch=start,
+                name=name,
+            )
+            loaders[name] = self._loader(ds, per_rank, sampler)
         return CombinedLoader(loaders, mode=TRAIN_MODE)
 
     def _eval_loaders(self) -> list[DataLoader[Batch]]:
         if not self.eval_sets:
             raise RuntimeError("call setup() before asking for evaluation loaders")
-        return [self._loader(ds, self.eval_batch_size, shuffle=False) for ds in self.eval_sets.values()]
+        return [self._loader(ds, self.eval_batch_size) for ds in self.eval_sets.values()]
 
     def val_dataloader(self) -> list[DataLoader[Batch]]:
         """Evaluation loaders, in :attr:`eval_set_names` order; none during ``fit`` unless ``fit_validation``."""

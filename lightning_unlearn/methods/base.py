@@ -111,28 +111,42 @@ class UnlearningModule(NetworkModule):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement loss(forget, retain)")
 
-    def check_split(self, split: ForgetSplit) -> None:
-        """Check that the original model was trained on all of this very data set.
+    def check_data(self, datamodule: Any) -> None:
+        """Check the data, the original checkpoint and any checkpoint being resumed, before anything is written.
 
-        The data module calls this as soon as it has computed the split, before it writes anything and before
-        any training, so a mismatched original stops the run with nothing written.
+        Beyond the network's input checks: the original model must have been trained on all of this very data
+        set, and a checkpoint given to ``fit --ckpt_path`` must record this very forget split.
 
         Raises:
-            CheckpointError: When the original saw other data, or only part of the training set.
+            CheckpointError: When the original saw other data or only part of it, or the resumed run forgot
+                another set.
+            ValueError: When the images do not fit the network.
         """
-        recorded = self.original_provenance
-        if not self.starts_from_original or not recorded:
+        super().check_data(datamodule)
+        split: ForgetSplit | None = getattr(datamodule, "split", None)
+        if split is None:
             return
-        if recorded.get("dataset_fingerprint") not in (None, split.dataset_fingerprint):
-            raise CheckpointError(
-                f"{self.original_ckpt} was trained on other data (fingerprint {recorded['dataset_fingerprint'][:16]}…) "
-                f"than this data module serves ({split.dataset_fingerprint[:16]}…)"
-            )
-        if recorded.get("trained_on") not in (None, ["all"]):
-            raise CheckpointError(
-                f"{self.original_ckpt} was trained on {recorded['trained_on']}, not on the whole training set: "
-                "it is not an original model that saw the forget set"
-            )
+        recorded = self.original_provenance
+        if self.starts_from_original and recorded:
+            if recorded.get("dataset_fingerprint") not in (None, split.dataset_fingerprint):
+                raise CheckpointError(
+                    f"{self.original_ckpt} was trained on other data (fingerprint "
+                    f"{recorded['dataset_fingerprint'][:16]}…) than this data module serves "
+                    f"({split.dataset_fingerprint[:16]}…)"
+                )
+            if recorded.get("trained_on") not in (None, ["all"]):
+                raise CheckpointError(
+                    f"{self.original_ckpt} was trained on {recorded['trained_on']}, not on the whole training set: "
+                    "it is not an original model that saw the forget set"
+                )
+        resumed = getattr(self._trainer, "ckpt_path", None) if self._trainer is not None else None
+        if resumed and self.trainer.state.fn == "fit":
+            previous = provenance_of(read_checkpoint(resumed)).get("forget_sha256")
+            if previous is not None and previous != split.sha256:
+                raise CheckpointError(
+                    f"{resumed} was unlearning the forget set with sha256 {previous[:16]}…, but this run's forget "
+                    f"set has sha256 {split.sha256[:16]}…: refusing to resume with another forget set"
+                )
 
     def joint_logits(self, forget: Batch, retain: Batch, net: torch.nn.Module | None = None) -> tuple[Tensor, Tensor]:
         """Logits of the forget and the retain batch from one forward pass (one batch-norm batch, one kernel launch).

@@ -19,6 +19,8 @@ SchedulerName = Literal["constant", "cosine", "onecycle"]
 
 #: Key under which a checkpoint records what its network was trained on.
 PROVENANCE_KEY = "lightning_unlearn"
+#: Key under which a checkpoint records the random-number generators' state.
+RNG_KEY = "lightning_unlearn_rng"
 
 
 class NetworkModule(pl.LightningModule):
@@ -107,6 +109,41 @@ class NetworkModule(pl.LightningModule):
             )
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
+    # ----------------------------------------------------------------------------------------------- input checks
+    def check_data(self, datamodule: Any) -> None:
+        """Refuse data this network cannot take, before any training or file output.
+
+        The data module calls this from ``setup`` once the data is loaded: the channel count must match
+        ``in_channels`` and one training image must pass through the network.
+
+        Raises:
+            ValueError: When the images do not fit the network.
+        """
+        data = getattr(datamodule, "data", None)
+        if data is None:
+            return
+        images = data.train.images
+        if images.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{datamodule.source.name} images have {images.shape[1]} channel(s), but the {self.arch} model was "
+                f"built for in_channels={self.in_channels}"
+            )
+        sample = datamodule.prepare_batch(Batch(images[:2], data.train.targets[:2], torch.arange(2)))
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                logits = self.net(self._format(sample.inputs))
+        except RuntimeError as err:
+            raise ValueError(
+                f"{datamodule.source.name} images of shape {tuple(images.shape[1:])} do not fit the {self.arch} "
+                f"network: {str(err).splitlines()[0]}"
+            ) from err
+        finally:
+            self.train(was_training)
+        if logits.shape[-1] != self.num_classes:
+            raise ValueError(f"the network outputs {logits.shape[-1]} classes, the data set has {self.num_classes}")
+
     # ----------------------------------------------------------------------------------------------- evaluation
     def _eval_step(self, batch: Batch) -> dict[str, Tensor]:
         logits = self(batch.inputs)
@@ -183,8 +220,25 @@ class NetworkModule(pl.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record :meth:`provenance` in the checkpoint."""
+        """Record :meth:`provenance` and the random-number state (for an exact resume) in the checkpoint."""
         checkpoint[PROVENANCE_KEY] = self.provenance()
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        checkpoint[RNG_KEY] = rng
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """When ``fit`` resumes from a checkpoint, restore the random-number state it recorded.
+
+        Augmentation and dropout then draw exactly what an uninterrupted run would have drawn. Loading a
+        checkpoint outside ``fit`` (``load_from_checkpoint``, ``test``) leaves the global RNG alone.
+        """
+        rng = checkpoint.get(RNG_KEY)
+        if rng is None or self._trainer is None or self.trainer.state.fn != "fit":
+            return
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def _lr_schedule(name: str, total: int, warmup: int) -> Any:

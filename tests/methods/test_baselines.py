@@ -9,24 +9,23 @@ from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import run_stage
 from lightning_unlearn.metrics import accuracy
 
-# (largest forget accuracy, smallest retain accuracy) after unlearning, from measurement on this split
-# (forget accuracy measured: 0 for most, 2.3 gradient ascent, 3.8 amnesiac, 7.5 bad teacher, 10.5 random
-# labels and SalUn; retain accuracy measured: 96.4 GA, 96.7 FT, 97.4 Boundary Shrink, 99.0-100 the rest).
-# The original scores 100 / 100.
+# (largest forget accuracy, smallest retain accuracy) after unlearning, from measurement on this split with
+# these configs (forget accuracy measured: 0 for most, 9.0 amnesiac, 9.8 random labels and SalUn, 12.0 UNSIR;
+# retain accuracy measured: 99.2 SSD, 99.3-100 the rest). The original scores 100 / 100.
 EXPECTED = {
-    "finetune": (10.0, 94.0),
-    "gradient_ascent": (10.0, 94.0),
-    "neggrad_plus": (10.0, 97.0),
-    "random_labels": (20.0, 97.0),
-    "bad_teacher": (15.0, 97.0),
-    "unsir": (10.0, 97.0),
-    "scrub": (10.0, 97.0),
-    "salun": (20.0, 97.0),
-    "l1_sparse": (10.0, 97.0),
-    "boundary_shrink": (10.0, 95.0),
-    "amnesiac": (10.0, 97.0),
-    "ssd": (10.0, 97.0),
-    "feature_constraint": (10.0, 97.0),
+    "finetune": (5.0, 97.0),
+    "gradient_ascent": (5.0, 97.0),
+    "neggrad_plus": (5.0, 97.0),
+    "random_labels": (15.0, 97.0),
+    "bad_teacher": (5.0, 97.0),
+    "unsir": (20.0, 97.0),
+    "scrub": (5.0, 97.0),
+    "salun": (15.0, 97.0),
+    "l1_sparse": (5.0, 97.0),
+    "boundary_shrink": (5.0, 97.0),
+    "amnesiac": (15.0, 97.0),
+    "ssd": (5.0, 96.0),
+    "feature_constraint": (5.0, 97.0),
 }
 
 
