@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
-from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer
+from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer, UnlearningReceipt
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
 
@@ -27,6 +28,7 @@ class UnlearnCLI(LightningCLI):
         parser.add_lightning_class_args(ForgettingMetrics, "forgetting_metrics")
         parser.add_lightning_class_args(MembershipInference, "membership_inference")
         parser.add_lightning_class_args(RunTimer, "run_timer")
+        parser.add_lightning_class_args(UnlearningReceipt, "receipt")
         # A stable name for the checkpoint a later stage starts from: <log_dir>/checkpoints/last.ckpt.
         parser.set_defaults(
             {
@@ -37,6 +39,12 @@ class UnlearnCLI(LightningCLI):
                 "trainer.plugins": [{"class_path": "lightning_unlearn.io.AtomicCheckpointIO"}],
             }
         )
+
+    def before_fit(self) -> None:
+        """Tell an unlearning module which checkpoint it resumes from, so it can check it before any output."""
+        ckpt_path = self.config_init[self.subcommand].get("ckpt_path") if self.subcommand else None
+        if ckpt_path and hasattr(self.model, "resume_ckpt_path"):
+            self.model.resume_ckpt_path = str(ckpt_path)
 
 
 def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
@@ -54,7 +62,7 @@ def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
 
 
 def main() -> None:
-    """Console entry point: ``lightning-unlearn experiment ...`` runs a whole experiment, anything else the CLI.
+    """Console entry point: ``experiment`` runs a whole experiment, ``verify`` checks a receipt, anything else the CLI.
 
     Bad input (a wrong forget set, a missing or mismatched checkpoint, ...) ends with one ``error:`` line and
     exit code 2 instead of a traceback; set ``LIGHTNING_UNLEARN_DEBUG=1`` to see the traceback.
@@ -66,18 +74,30 @@ def main() -> None:
             from lightning_unlearn.experiment import experiment_main
 
             experiment_main(sys.argv[2:])
+        elif len(sys.argv) > 1 and sys.argv[1] == "verify":
+            from lightning_unlearn.receipt import verify_main
+
+            sys.exit(verify_main(sys.argv[2:]))
         else:
             cli_main()
-    except (ValueError, FileNotFoundError, CheckpointError, FloatingPointError) as err:
+    except (ValueError, FileNotFoundError, CheckpointError, FloatingPointError, pickle.UnpicklingError) as err:
         if os.environ.get("LIGHTNING_UNLEARN_DEBUG"):
             raise
-        print(f"error: {_root_cause(err)}", file=sys.stderr)
+        cause = _root_cause(err)
+        if isinstance(cause, pickle.UnpicklingError):  # Lightning reads --ckpt_path with weights_only=True
+            unsafe = [line.strip() for line in str(cause).splitlines() if "GLOBAL" in line] or ["unreadable"]
+            cause = CheckpointError(f"refused to load a checkpoint that could run code on load: {unsafe[0]}")
+        print(f"error: {cause}", file=sys.stderr)
         sys.exit(2)
 
 
 def _root_cause(err: BaseException) -> BaseException:
-    """The innermost exception of a ``raise ... from`` chain: jsonargparse wraps errors raised by ``__init__``."""
-    while err.__cause__ is not None:
+    """The error to show from a ``raise ... from`` chain (jsonargparse wraps the errors ``__init__`` raises).
+
+    The first of this library's own error types in the chain, which already explains its cause; otherwise
+    the innermost exception.
+    """
+    while err.__cause__ is not None and not type(err).__module__.startswith("lightning_unlearn"):
         err = err.__cause__
     return err
 

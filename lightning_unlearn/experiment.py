@@ -16,7 +16,13 @@ from typing import Any
 
 import torch
 
-from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer, save_outputs
+from lightning_unlearn.callbacks import (
+    ForgettingMetrics,
+    MembershipInference,
+    RunTimer,
+    UnlearningReceipt,
+    save_outputs,
+)
 from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
 from lightning_unlearn.io import atomic_path, atomic_write_json
@@ -78,7 +84,11 @@ def _random_forget_probs(cli: UnlearnCLI) -> torch.Tensor:
 
 
 def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str] = ()) -> StageResult:
-    """Fit one model through the CLI, save ``<out>/<stage>/model.ckpt`` atomically, test it on the full sets."""
+    """Fit one model through the CLI, keep its checkpoint, test it on the full sets.
+
+    Unlearning methods (retraining included) leave ``unlearned.ckpt`` and ``receipt.json``; the original model
+    is saved as ``model.ckpt``, atomically.
+    """
     args = ["fit"]
     for config in configs:
         args += ["--config", config]
@@ -91,9 +101,13 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
         *extra,
     ]
     cli = cli_main(args)
-    ckpt = out / stage / "model.ckpt"
-    with atomic_path(ckpt) as tmp:
-        cli.trainer.save_checkpoint(tmp, weights_only=True)
+    receipt = _callback(cli, UnlearningReceipt)
+    if receipt.path is not None:  # an unlearning method: the receipt saved (and hashed) unlearned.ckpt
+        ckpt = receipt.path.parent / "unlearned.ckpt"
+    else:
+        ckpt = out / stage / "model.ckpt"
+        with atomic_path(ckpt) as tmp:
+            cli.trainer.save_checkpoint(tmp, weights_only=True)
     timer = _callback(cli, RunTimer)
     seconds = timer.seconds
     forgetting, membership = _callback(cli, ForgettingMetrics), _callback(cli, MembershipInference)
@@ -217,6 +231,7 @@ def run_experiment(
             extra += [
                 f"--model.init_args.original_ckpt={out / 'original' / 'model.ckpt'}",
                 f"--forgetting_metrics.reference_outputs={out / 'retrain' / 'outputs.pt'}",
+                f"--receipt.reference_outputs={out / 'retrain' / 'outputs.pt'}",
             ]
         result = run_stage(name, [*common, config], out, extra)
         print(f"      {name}: {result.seconds:.1f} s", flush=True)

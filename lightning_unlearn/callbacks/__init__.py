@@ -2,6 +2,7 @@
 
 from lightning_unlearn.callbacks.forgetting_metrics import ForgettingMetrics, load_outputs, save_outputs
 from lightning_unlearn.callbacks.membership_inference import MembershipInference
+from lightning_unlearn.callbacks.receipt import UnlearningReceipt
 from lightning_unlearn.callbacks.run_timer import RunTimer
 from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback, monitor_outputs
 
@@ -10,6 +11,7 @@ __all__ = [
     "MembershipInference",
     "RunTimer",
     "SetOutputsCallback",
+    "UnlearningReceipt",
     "load_outputs",
     "monitor_outputs",
     "save_outputs",

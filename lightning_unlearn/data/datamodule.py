@@ -109,6 +109,8 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.train_sets: Mapping[str, float] | None = None
         self.data: LoadedData | None = None
         self.split: ForgetSplit | None = None
+        #: Where the split was saved (or checked against), once set up.
+        self.split_path: Path | None = None
         self.eval_sets: dict[str, Dataset[Batch]] = {}
         self._train: ImageTensorDataset | None = None
         self._monitor_sets: dict[tuple[int | None, int], dict[str, Batch]] = {}
@@ -195,6 +197,7 @@ class UnlearningDataModule(pl.LightningDataModule):
 
     def _check_against_file(self, split: ForgetSplit) -> None:
         path = self._split_path()
+        self.split_path = path
         if path is None:
             return
         if path.is_file() and self.split_file is not None:

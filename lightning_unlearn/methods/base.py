@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -89,6 +90,9 @@ class UnlearningModule(NetworkModule):
         self.original_provenance: dict[str, Any] = {}
         if blob is not None and original_ckpt is not None:
             self.original_provenance = load_network(self.net, original_ckpt, self.arch, blob=blob)
+        #: Checkpoint ``fit`` will resume from, when known before ``setup`` (the CLI sets it), so a mismatched
+        #: forget set is refused before anything is written; otherwise ``on_load_checkpoint`` refuses it.
+        self.resume_ckpt_path: str | None = None
         # Persisted, so a run resumed from a checkpoint keeps its mask / noise and does not redo the pass.
         self.prepared: Tensor
         self.register_buffer("prepared", torch.zeros((), dtype=torch.bool))
@@ -139,14 +143,25 @@ class UnlearningModule(NetworkModule):
                     f"{self.original_ckpt} was trained on {recorded['trained_on']}, not on the whole training set: "
                     "it is not an original model that saw the forget set"
                 )
-        resumed = getattr(self._trainer, "ckpt_path", None) if self._trainer is not None else None
-        if resumed and self.trainer.state.fn == "fit":
-            previous = provenance_of(read_checkpoint(resumed)).get("forget_sha256")
-            if previous is not None and previous != split.sha256:
-                raise CheckpointError(
-                    f"{resumed} was unlearning the forget set with sha256 {previous[:16]}…, but this run's forget "
-                    f"set has sha256 {split.sha256[:16]}…: refusing to resume with another forget set"
-                )
+        resumed = self.resume_ckpt_path
+        if resumed and Path(resumed).is_file():
+            self._check_resumed_split(provenance_of(read_checkpoint(resumed)), split, str(resumed))
+
+    @staticmethod
+    def _check_resumed_split(recorded: dict[str, Any], split: ForgetSplit, source: str) -> None:
+        previous = recorded.get("forget_sha256")
+        if previous is not None and previous != split.sha256:
+            raise CheckpointError(
+                f"{source} was unlearning the forget set with sha256 {previous[:16]}…, but this run's forget "
+                f"set has sha256 {split.sha256[:16]}…: refusing to resume with another forget set"
+            )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to resume a run that was forgetting another set; restore the RNG state (see the base class)."""
+        split = getattr(getattr(self._trainer, "datamodule", None), "split", None) if self._trainer else None
+        if split is not None and self.trainer.state.fn == "fit":
+            self._check_resumed_split(provenance_of(checkpoint), split, "the checkpoint to resume")
+        super().on_load_checkpoint(checkpoint)
 
     def joint_logits(self, forget: Batch, retain: Batch, net: torch.nn.Module | None = None) -> tuple[Tensor, Tensor]:
         """Logits of the forget and the retain batch from one forward pass (one batch-norm batch, one kernel launch).
