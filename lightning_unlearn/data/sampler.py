@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch.utils.data import DistributedSampler
@@ -28,7 +28,8 @@ class ResumableSampler(DistributedSampler):
         seed: Seed of the orders.
         num_replicas: Number of ranks.
         rank: This rank.
-        start_batch: Batches of the first served epoch to skip.
+        start_batch: Batches of the first served epoch to skip, or a function that says so when that epoch
+            starts (the trainer may build loaders before it has restored the step it resumes from).
         name: Distinguishes the orders of several sets that share a seed.
     """
 
@@ -40,7 +41,7 @@ class ResumableSampler(DistributedSampler):
         seed: int = 0,
         num_replicas: int = 1,
         rank: int = 0,
-        start_batch: int = 0,
+        start_batch: int | Callable[[], int] = 0,
         name: str = "",
     ) -> None:
         if length < 1 or epoch_samples < 1:
@@ -78,5 +79,7 @@ class ResumableSampler(DistributedSampler):
 
     def __iter__(self) -> Iterator[int]:
         mine = self.epoch_order()[self.rank :: self.num_replicas]
-        skip, self.start_batch = self.start_batch * self.batch_size, 0
+        start = self.start_batch() if callable(self.start_batch) else self.start_batch
+        self.start_batch = 0
+        skip = start * self.batch_size
         yield from mine[skip:]
