@@ -14,6 +14,8 @@ from lightning_unlearn.data.sources import (
     ImageFolderSource,
     ImageSet,
     LoadedData,
+    PerClassSubset,
+    Superclasses,
     Synthetic,
 )
 
@@ -32,6 +34,8 @@ __all__ = [
     "ImageFolderSource",
     "ImageSet",
     "LoadedData",
+    "PerClassSubset",
+    "Superclasses",
     "Synthetic",
     "UnlearningDataModule",
     "forget_hash",

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 # warns about that on every fit.
 warnings.filterwarnings("ignore", message="Total length of `list` across ranks is zero")
 
-#: Training sets a module can ask for through its ``train_sets`` attribute.
-TRAIN_SETS = ("all", "forget", "retain")
+#: Training sets a module can ask for through its ``train_sets`` attribute (``all`` = forget + retain).
+TRAIN_SETS = ("all", "forget", "retain", "holdout")
 
 #: How the per-set training loaders are combined. ``max_size_cycle``: an epoch is one pass over the largest
 #: requested set and the smaller ones start over when exhausted, so every step sees a batch of each set and no
@@ -50,8 +50,8 @@ class UnlearningDataModule(pl.LightningDataModule):
     (see :data:`TRAIN_MODE`). Each set gets its own distributed sampler under DDP.
 
     Evaluation loaders (validation and test) serve, in :attr:`eval_set_names` order: ``forget``, ``retain``,
-    ``test`` and, for class-wise forgetting, ``test_forget`` (test samples of the forgotten classes; ``test``
-    then holds the remaining classes only).
+    ``test`` and, for class-wise or sub-class forgetting, ``test_forget`` (test samples of the forgotten classes
+    or subclasses; ``test`` then holds the rest only).
 
     Args:
         source: Where the images come from.
@@ -71,7 +71,13 @@ class UnlearningDataModule(pl.LightningDataModule):
             the cost (``validate`` and ``test`` always use the full sets).
         allow_forget_in_test: Accept forget images that also appear, byte for byte, in the test set (refused by
             default: a forgotten sample that is also a test sample makes TA and MIA meaningless).
-        seed: Seed of the subsets (retain share, evaluation subset) and of the training order.
+        holdout_fraction: Share of the training set that no model of the experiment trains on (the ``holdout``
+            training set): unseen data from the training distribution, for methods that need to know what
+            unseen data looks like without reading the test set. 0 by default.
+        data_on_device: Keep the ``uint8`` image tensors on the accelerator (a GPU's memory holds CIFAR-10 many
+            times over): batches are gathered there and never cross the PCIe bus; crop, flip and normalisation
+            already run on the batch's device. Ignored on a CPU.
+        seed: Seed of the subsets (retain share, evaluation subset, holdout) and of the training order.
     """
 
     def __init__(
@@ -87,6 +93,8 @@ class UnlearningDataModule(pl.LightningDataModule):
         split_file: str | None = None,
         fit_validation: bool = False,
         allow_forget_in_test: bool = False,
+        holdout_fraction: float = 0.0,
+        data_on_device: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -105,6 +113,8 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.split_file = split_file
         self.fit_validation = fit_validation
         self.allow_forget_in_test = allow_forget_in_test
+        self.holdout_fraction = holdout_fraction
+        self.data_on_device = data_on_device
         self.seed = seed
         self.train_sets: Mapping[str, float] | None = None
         self.data: LoadedData | None = None
@@ -142,7 +152,15 @@ class UnlearningDataModule(pl.LightningDataModule):
         if len(train) < 2:
             raise ValueError(f"{self.source.name}: the training set has {len(train)} sample(s); need at least 2")
         self.split = make_split(
-            self.forget_spec, train.targets, self.num_classes, self.source.name, train.fingerprint()
+            self.forget_spec,
+            train.targets,
+            self.num_classes,
+            self.source.name,
+            train.fingerprint(),
+            holdout_fraction=self.holdout_fraction,
+            holdout_seed=self.seed,
+            subclasses=train.subclasses,
+            num_subclasses=self.source.num_subclasses,
         )
         self._check_forget_not_in_test(train, test)
         module = self.trainer.lightning_module if self.trainer is not None else None
@@ -150,8 +168,9 @@ class UnlearningDataModule(pl.LightningDataModule):
         if callable(check):
             check(self)  # refuse a mismatched model or checkpoint before anything is written
         self._check_against_file(self.split)
-        self._train = ImageTensorDataset(train.images, train.targets)
-        test_ds = ImageTensorDataset(test.images, test.targets)
+        device = self._data_device()
+        self._train = ImageTensorDataset(train.images.to(device), train.targets.to(device))
+        test_ds = ImageTensorDataset(test.images.to(device), test.targets.to(device))
         retain_eval = self.split.retain
         if self.eval_retain_size is not None and self.eval_retain_size < retain_eval.numel():
             retain_eval = self._subsample(retain_eval, self.eval_retain_size, "eval_retain")
@@ -159,8 +178,8 @@ class UnlearningDataModule(pl.LightningDataModule):
             "forget": Subset(self._train, self.split.forget.tolist()),
             "retain": Subset(self._train, retain_eval.tolist()),
         }
-        if self.split.forget_classes:
-            in_forgotten = torch.isin(test.targets, torch.tensor(self.split.forget_classes))
+        in_forgotten = self._test_in_forgotten(test)
+        if in_forgotten is not None:
             self.eval_sets["test"] = Subset(test_ds, (~in_forgotten).nonzero().flatten().tolist())
             self.eval_sets["test_forget"] = Subset(test_ds, in_forgotten.nonzero().flatten().tolist())
         else:
@@ -174,6 +193,21 @@ class UnlearningDataModule(pl.LightningDataModule):
             len(test),
             self.split.sha256[:12],
         )
+
+    def _test_in_forgotten(self, test: ImageSet) -> torch.Tensor | None:
+        """Mask of the test samples of the forgotten classes (or subclasses); ``None`` for sample forgetting."""
+        assert self.split is not None
+        if self.split.forget_classes:
+            return torch.isin(test.targets, torch.tensor(self.split.forget_classes))
+        if self.split.forget_subclasses and test.subclasses is not None:
+            return torch.isin(test.subclasses, torch.tensor(self.split.forget_subclasses))
+        return None
+
+    def _data_device(self) -> torch.device:
+        """Where the image tensors live: the accelerator when ``data_on_device`` and one is in use, else the CPU."""
+        if not self.data_on_device or self.trainer is None:
+            return torch.device("cpu")
+        return self.trainer.strategy.root_device
 
     def _check_forget_not_in_test(self, train: ImageSet, test: ImageSet) -> None:
         """Refuse forget images that also sit, byte for byte, in the test set: TA and MIA would be meaningless."""
@@ -239,10 +273,13 @@ class UnlearningDataModule(pl.LightningDataModule):
         if not 0.0 < share <= 1.0:
             raise ValueError(f"the share of the {name} set must lie in (0, 1], got {share}")
         indices = {
-            "all": torch.arange(self.split.num_train),
+            "all": torch.cat([self.split.forget, self.split.retain]).sort().values,
             "forget": self.split.forget,
             "retain": self.split.retain,
+            "holdout": self.split.holdout,
         }[name]
+        if indices.numel() == 0:
+            raise ValueError(f"the {name} set is empty (set the data module's holdout_fraction to use it)")
         if share < 1.0:
             indices = self._subsample(indices, max(1, round(share * indices.numel())), f"train_{name}")
         return Subset(self._train, indices.tolist())
@@ -287,9 +324,14 @@ class UnlearningDataModule(pl.LightningDataModule):
         lengths = {name: math.ceil(len(ds) / world) for name, ds in sets.items()}
         steps = max(math.ceil(n / per_rank) for n in lengths.values())
         longest = max(lengths, key=lambda k: lengths[k])
-        start = 0
-        if self.trainer is not None and self.trainer.global_step:
-            start = (self.trainer.global_step - self.trainer.current_epoch * steps) % steps
+
+        def start() -> int:
+            # Read when the first epoch starts: the trainer builds loaders (for its schedulers' step count)
+            # before it restores the step of the checkpoint it resumes from.
+            if self.trainer is None or not self.trainer.global_step:
+                return 0
+            return (self.trainer.global_step - self.trainer.current_epoch * steps) % steps
+
         loaders = {}
         for name, ds in sets.items():
             epoch_samples = lengths[name] if name == longest else steps * per_rank

@@ -30,11 +30,17 @@ def forget_hash(indices: Sequence[int] | Tensor) -> str:
     return hashlib.sha256(",".join(map(str, values)).encode("ascii")).hexdigest()
 
 
+#: The ways to say what to forget; a specification gives exactly one.
+SELECTORS = ("classes", "subclasses", "fraction", "count", "indices", "indices_file")
+
+
 class ForgetSpec:
-    """What to forget: exactly one of whole classes, a random fraction, a random count, or explicit indices.
+    """What to forget: exactly one of whole classes, subclasses, a random fraction or count, or explicit indices.
 
     Args:
         classes: Forget every training sample of these class ids (class-wise forgetting).
+        subclasses: Forget every training sample of these subclass ids, for a source whose images carry one
+            (``CIFAR100(labels="coarse")``, ``Superclasses``): sub-class forgetting, the class itself remains.
         fraction: Forget this share of the training samples, drawn uniformly at random, in ``(0, 1)``.
         count: Forget this many training samples, drawn uniformly at random.
         indices: Forget exactly these training-set indices.
@@ -48,6 +54,7 @@ class ForgetSpec:
     def __init__(
         self,
         classes: list[int] | None = None,
+        subclasses: list[int] | None = None,
         fraction: float | None = None,
         count: int | None = None,
         indices: list[int] | None = None,
@@ -57,17 +64,20 @@ class ForgetSpec:
         given = {
             k: v
             for k, v in dict(
-                classes=classes, fraction=fraction, count=count, indices=indices, indices_file=indices_file
+                classes=classes,
+                subclasses=subclasses,
+                fraction=fraction,
+                count=count,
+                indices=indices,
+                indices_file=indices_file,
             ).items()
             if v is not None
         }
         if len(given) != 1:
-            raise ValueError(
-                "forget spec needs exactly one of classes, fraction, count, indices, indices_file; "
-                f"got {sorted(given) or 'none'}"
-            )
-        if classes is not None and len(classes) == 0:
-            raise ValueError("forget spec: classes is empty, so nothing would be forgotten")
+            raise ValueError(f"forget spec needs exactly one of {', '.join(SELECTORS)}; got {sorted(given) or 'none'}")
+        for name, ids in (("classes", classes), ("subclasses", subclasses)):
+            if ids is not None and len(ids) == 0:
+                raise ValueError(f"forget spec: {name} is empty, so nothing would be forgotten")
         if fraction is not None and not 0.0 < fraction < 1.0:
             raise ValueError(f"forget spec: fraction must lie in (0, 1), got {fraction}")
         if count is not None and count < 1:
@@ -77,6 +87,7 @@ class ForgetSpec:
         if indices_file is not None and not Path(indices_file).is_file():
             raise FileNotFoundError(f"forget spec: indices_file not found: {indices_file}")
         self.classes = list(classes) if classes is not None else None
+        self.subclasses = list(subclasses) if subclasses is not None else None
         self.fraction = fraction
         self.count = count
         self.indices = list(indices) if indices is not None else None
@@ -85,8 +96,8 @@ class ForgetSpec:
 
     @property
     def kind(self) -> str:
-        """``"classes"``, ``"fraction"``, ``"count"``, ``"indices"`` or ``"indices_file"``."""
-        for name in ("classes", "fraction", "count", "indices", "indices_file"):
+        """Which selector was given: one of :data:`SELECTORS`."""
+        for name in SELECTORS:
             if getattr(self, name) is not None:
                 return name
         raise AssertionError("unreachable: validated in __init__")
@@ -126,6 +137,15 @@ def _check_indices(values: list[int], num_train: int) -> Tensor:
     return idx
 
 
+def _check_ids(ids: list[int], count: int, what: str) -> tuple[int, ...]:
+    unknown = sorted({c for c in ids if not 0 <= c < count})
+    if unknown:
+        raise ValueError(f"forget {what} must be ids in [0, {count}), got unknown {unknown}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"forget {what} must be distinct, got {ids}")
+    return tuple(sorted(ids))
+
+
 @dataclass(frozen=True)
 class ForgetSplit:
     """The outcome of a :class:`ForgetSpec` on one training set.
@@ -138,6 +158,8 @@ class ForgetSplit:
         num_train: Size of the training set.
         spec: The specification as a dict.
         forget_classes: Class ids forgotten whole, for class-wise forgetting; empty otherwise.
+        forget_subclasses: Subclass ids forgotten whole, for sub-class forgetting; empty otherwise.
+        holdout: Sorted training indices no model trains on (see ``make_split``); empty by default.
         sha256: :func:`forget_hash` of ``forget``.
     """
 
@@ -148,6 +170,8 @@ class ForgetSplit:
     num_train: int
     spec: dict[str, Any]
     forget_classes: tuple[int, ...] = ()
+    forget_subclasses: tuple[int, ...] = ()
+    holdout: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
     sha256: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -159,6 +183,8 @@ class ForgetSplit:
         record["forget"] = self.forget.tolist()
         record["retain"] = None  # the complement of forget; not stored
         record["forget_classes"] = list(self.forget_classes)
+        record["forget_subclasses"] = list(self.forget_subclasses)
+        record["holdout"] = self.holdout.tolist()
         return record
 
     def save(self, path: str | Path) -> None:
@@ -170,8 +196,10 @@ class ForgetSplit:
         """Read a split written by :meth:`save` and check its hash."""
         record = json.loads(Path(path).read_text())
         forget = torch.tensor(record["forget"], dtype=torch.long)
+        holdout = torch.tensor(record.get("holdout", []), dtype=torch.long)
         mask = torch.ones(record["num_train"], dtype=torch.bool)
         mask[forget] = False
+        mask[holdout] = False
         split = cls(
             forget=forget,
             retain=mask.nonzero().flatten(),
@@ -180,6 +208,8 @@ class ForgetSplit:
             num_train=record["num_train"],
             spec=record["spec"],
             forget_classes=tuple(record.get("forget_classes", ())),
+            forget_subclasses=tuple(record.get("forget_subclasses", ())),
+            holdout=holdout,
         )
         if split.sha256 != record["sha256"]:
             raise ValueError(f"{path}: recorded sha256 {record['sha256']} does not match its indices ({split.sha256})")
@@ -187,7 +217,15 @@ class ForgetSplit:
 
 
 def make_split(
-    spec: ForgetSpec, targets: Tensor, num_classes: int, dataset: str = "", dataset_fingerprint: str = ""
+    spec: ForgetSpec,
+    targets: Tensor,
+    num_classes: int,
+    dataset: str = "",
+    dataset_fingerprint: str = "",
+    holdout_fraction: float = 0.0,
+    holdout_seed: int = 0,
+    subclasses: Tensor | None = None,
+    num_subclasses: int = 0,
 ) -> ForgetSplit:
     """Apply a forget specification to a training set's labels.
 
@@ -199,41 +237,67 @@ def make_split(
         num_classes: Number of classes of the data set (to validate class ids).
         dataset: Name recorded in the split.
         dataset_fingerprint: Fingerprint recorded in the split.
+        holdout_fraction: Share of the training set set aside first, drawn from ``holdout_seed``: no model of the
+            experiment trains on it (neither the original nor the retrained one), so it shows what unseen data
+            from the training distribution looks like, without touching the test set. Forget and retain sets
+            are drawn from the rest; ``fraction`` stays relative to the whole training set.
+        holdout_seed: Seed of the holdout draw.
+        subclasses: Training subclass labels ``[N]``, for ``spec.subclasses``.
+        num_subclasses: Number of subclasses (to validate subclass ids).
 
     Returns:
         The split.
 
     Raises:
-        ValueError: For an unknown class id, indices out of range or repeated, an empty forget set, or a forget set
-            that is the whole training set.
+        ValueError: For an unknown class or subclass id (or subclasses asked of data without them), indices out
+            of range or repeated, an empty forget set, or a forget set that is the whole training set.
     """
     n = int(targets.numel())
+    if not 0.0 <= holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must lie in [0, 1), got {holdout_fraction}")
+    available = torch.ones(n, dtype=torch.bool)
+    holdout = torch.zeros(0, dtype=torch.long)
+    if holdout_fraction > 0:
+        gen = torch.Generator().manual_seed(holdout_seed * 1_000_003 + 17)
+        holdout = torch.randperm(n, generator=gen)[: max(1, round(holdout_fraction * n))].sort().values
+        available[holdout] = False
     forget_classes: tuple[int, ...] = ()
+    forget_subclasses: tuple[int, ...] = ()
     if spec.classes is not None:
-        unknown = sorted({c for c in spec.classes if not 0 <= c < num_classes})
-        if unknown:
-            raise ValueError(f"forget classes must be class ids in [0, {num_classes}), got unknown {unknown}")
-        if len(set(spec.classes)) != len(spec.classes):
-            raise ValueError(f"forget classes must be distinct, got {spec.classes}")
-        forget_classes = tuple(sorted(spec.classes))
-        idx = torch.isin(targets, torch.tensor(forget_classes)).nonzero().flatten()
+        forget_classes = _check_ids(spec.classes, num_classes, "classes")
+        idx = (torch.isin(targets, torch.tensor(forget_classes)) & available).nonzero().flatten()
         if idx.numel() == 0:
             raise ValueError(f"forget classes {list(forget_classes)} have no training samples: forget set is empty")
+    elif spec.subclasses is not None:
+        if subclasses is None or num_subclasses < 1:
+            raise ValueError(
+                "forget subclasses need a data source with subclasses (CIFAR100(labels='coarse'), Superclasses)"
+            )
+        forget_subclasses = _check_ids(spec.subclasses, num_subclasses, "subclasses")
+        idx = (torch.isin(subclasses, torch.tensor(forget_subclasses)) & available).nonzero().flatten()
+        if idx.numel() == 0:
+            raise ValueError(f"forget subclasses {list(forget_subclasses)} have no training samples")
     elif spec.fraction is not None or spec.count is not None:
         k = round(spec.fraction * n) if spec.fraction is not None else int(spec.count or 0)
         if k < 1:
             raise ValueError(f"forget fraction {spec.fraction} of {n} samples selects nothing")
         if k >= n:
             raise ValueError(f"forget count {k} must be smaller than the training set ({n}): something must remain")
+        pool = available.nonzero().flatten()
+        if k >= pool.numel():
+            raise ValueError(f"forget count {k} must be smaller than the training set ({n}): something must remain")
         gen = torch.Generator().manual_seed(spec.seed)
-        idx = torch.randperm(n, generator=gen)[:k]
+        idx = pool[torch.randperm(pool.numel(), generator=gen)[:k]]
     else:
         values = spec.indices if spec.indices is not None else _read_indices_file(str(spec.indices_file))
         idx = _check_indices(values, n)
+        clash = idx[~available[idx]]
+        if clash.numel():
+            raise ValueError(f"forget indices {clash[:10].tolist()} lie in the holdout set; lower holdout_fraction")
     forget = idx.sort().values
-    if forget.numel() >= n:
+    if forget.numel() >= int(available.sum()):
         raise ValueError(f"the forget set is the whole training set ({n} samples): nothing would remain")
-    mask = torch.ones(n, dtype=torch.bool)
+    mask = available.clone()
     mask[forget] = False
     return ForgetSplit(
         forget=forget,
@@ -243,4 +307,6 @@ def make_split(
         num_train=n,
         spec=spec.to_dict(),
         forget_classes=forget_classes,
+        forget_subclasses=forget_subclasses,
+        holdout=holdout,
     )

@@ -26,17 +26,27 @@ class ImageSet:
 
     Attributes:
         images: ``uint8`` ``[N, C, H, W]``.
-        targets: ``int64`` ``[N]``.
+        targets: ``int64`` ``[N]``: the classes a model learns.
+        subclasses: ``int64`` ``[N]`` or ``None``: a finer label inside each class (CIFAR-100's fine class when
+            ``targets`` are its superclasses), for sub-class forgetting.
     """
 
     images: Tensor
     targets: Tensor
+    subclasses: Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise ValueError(f"images must be uint8 [N, C, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
         if self.targets.shape != (self.images.shape[0],):
             raise ValueError(f"expected {self.images.shape[0]} targets, got shape {tuple(self.targets.shape)}")
+        if self.subclasses is not None and self.subclasses.shape != self.targets.shape:
+            raise ValueError(f"expected {len(self.targets)} subclasses, got shape {tuple(self.subclasses.shape)}")
+
+    def take(self, index: Tensor) -> ImageSet:
+        """The samples at ``index``, subclasses included."""
+        subclasses = self.subclasses[index] if self.subclasses is not None else None
+        return ImageSet(self.images[index], self.targets[index], subclasses)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -46,16 +56,19 @@ class ImageSet:
         digest = hashlib.sha256()
         digest.update(np.ascontiguousarray(self.targets.numpy().astype("<i8")).tobytes())
         digest.update(np.ascontiguousarray(self.images.numpy()).tobytes())
+        if self.subclasses is not None:
+            digest.update(np.ascontiguousarray(self.subclasses.numpy().astype("<i8")).tobytes())
         return digest.hexdigest()
 
 
 @dataclass(frozen=True)
 class LoadedData:
-    """What a source loads: the two sets and the class names."""
+    """What a source loads: the two sets, the class names and, for sources with subclasses, their names."""
 
     train: ImageSet
     test: ImageSet
     classes: tuple[str, ...]
+    subclass_names: tuple[str, ...] = ()
 
 
 class DataSource(ABC):
@@ -71,10 +84,12 @@ class DataSource(ABC):
         mean: Per-channel mean of the training images in ``[0, 1]`` units, used to normalise.
         std: Per-channel standard deviation, likewise.
         augmentations: Train-time augmentations that suit this data (``"flip"`` is wrong for digits).
+        num_subclasses: Number of subclasses (see ``ImageSet.subclasses``); 0 when the source has none.
     """
 
     name: str
     num_classes: int
+    num_subclasses: int = 0
     in_channels: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -277,7 +292,25 @@ class ImageFolderSource(DataSource):
         return ImageSet(images, targets)
 
     def load(self) -> LoadedData:
-        """Decode the train and test folders (or read them from the cache)."""
+        """Decode the train and test folders (or read them from the cache file, or from this process's memory)."""
+        key = self._memo_key()
+        if key in _FOLDER_MEMO:
+            data = _FOLDER_MEMO[key]
+            self._set_stats(data.train)
+            return data
+        data = self._load_uncached()
+        _FOLDER_MEMO.clear()  # keep one data set in memory, not every one a long process saw
+        _FOLDER_MEMO[key] = data
+        return data
+
+    def _memo_key(self) -> tuple[object, ...]:
+        # Adding or removing a file changes its folder's modification time: a cheap check for a process that
+        # loads the same folder for run after run (the benchmark grid), without listing 60,000 files each time.
+        folders = [self.root / d / c for d in (self.train_dir, self.test_dir) for c in self._classes]
+        stamps = tuple(f.stat().st_mtime_ns if f.is_dir() else None for f in folders)
+        return (str(self.root.resolve()), self.train_dir, self.test_dir, self.image_size, self.in_channels, stamps)
+
+    def _load_uncached(self) -> LoadedData:
         train_files, test_files = self._files(self.train_dir), self._files(self.test_dir)
         listing = hashlib.sha256(
             "\n".join(f"{p.relative_to(self.root)}:{label}" for p, label in train_files + test_files).encode()
@@ -315,6 +348,10 @@ class ImageFolderSource(DataSource):
                 self.mean = tuple(pixels.mean(1).tolist())
             if self._std is None:
                 self.std = tuple(pixels.std(1).tolist())
+
+
+#: Decoded folders of this process (one at a time), keyed by ``ImageFolderSource._memo_key``.
+_FOLDER_MEMO: dict[tuple[object, ...], LoadedData] = {}
 
 
 class _TorchvisionSource(DataSource):
@@ -368,7 +405,18 @@ class CIFAR10(_TorchvisionSource):
 
 
 class CIFAR100(_TorchvisionSource):
-    """CIFAR-100 (fine labels) through ``torchvision.datasets.CIFAR100``."""
+    """CIFAR-100 through ``torchvision.datasets.CIFAR100``: its 100 fine classes, or its 20 superclasses.
+
+    With ``labels="coarse"`` a model learns the 20 superclasses and every image keeps its fine class as its
+    subclass, so ``ForgetSpec(subclasses=[...])`` forgets one fine class while its superclass remains (sub-class
+    forgetting: e.g. fine class 69, rocket, of superclass 19, vehicles 2). The coarse labels are read from the
+    same files torchvision downloads and checks.
+
+    Args:
+        root: Folder of the download.
+        download: Download when the files are missing.
+        labels: ``"fine"`` (100 classes) or ``"coarse"`` (20 superclasses, fine classes as subclasses).
+    """
 
     name = "cifar100"
     num_classes = 100
@@ -377,10 +425,37 @@ class CIFAR100(_TorchvisionSource):
     std = (0.2673, 0.2564, 0.2762)
     augmentations = ("crop", "flip")
 
+    def __init__(self, root: str = "data", download: bool = True, labels: Literal["fine", "coarse"] = "fine") -> None:
+        super().__init__(root, download)
+        if labels not in ("fine", "coarse"):
+            raise ValueError(f"labels must be 'fine' or 'coarse', got {labels!r}")
+        self.labels = labels
+        if labels == "coarse":
+            self.name, self.num_classes, self.num_subclasses = "cifar100_coarse", 20, 100
+
     def _dataset(self, train: bool) -> Any:
         from torchvision.datasets import CIFAR100 as TV
 
         return TV(self.root, train=train, download=self.download)
+
+    def load(self) -> LoadedData:
+        """Load both splits; with coarse labels, the superclasses as targets and the fine classes as subclasses."""
+        data = super().load()
+        if self.labels == "fine":
+            return data
+        import pickle
+
+        sets = []
+        coarse_names: list[str] = []
+        for train, fine in ((True, data.train), (False, data.test)):
+            ds = self._dataset(train)
+            folder = Path(ds.root) / ds.base_folder
+            with open(folder / (ds.train_list if train else ds.test_list)[0][0], "rb") as f:
+                coarse = torch.as_tensor(pickle.load(f, encoding="latin1")["coarse_labels"], dtype=torch.long)
+            with open(folder / ds.meta["filename"], "rb") as f:
+                coarse_names = list(pickle.load(f, encoding="latin1")["coarse_label_names"])
+            sets.append(ImageSet(fine.images, coarse, fine.targets))
+        return LoadedData(sets[0], sets[1], tuple(coarse_names), data.classes)
 
 
 class SVHN(_TorchvisionSource):
@@ -429,3 +504,94 @@ class FashionMNIST(_TorchvisionSource):
         from torchvision.datasets import FashionMNIST as TV
 
         return TV(self.root, train=train, download=self.download)
+
+
+class PerClassSubset(DataSource):
+    """Another source restricted to the first ``train_per_class`` / ``test_per_class`` images of each class.
+
+    For quick, CPU-sized runs on part of a real data set (the CPU benchmark grid uses 2,000 CIFAR-10 training
+    images a class). The subset is deterministic (data-set order), so the fingerprint identifies it.
+
+    Args:
+        source: The full source.
+        train_per_class: Training images kept per class (``None``: all).
+        test_per_class: Test images kept per class (``None``: all).
+    """
+
+    def __init__(self, source: DataSource, train_per_class: int | None = None, test_per_class: int | None = None):
+        for label, limit in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
+            if limit is not None and limit < 1:
+                raise ValueError(f"{label} must be positive or None, got {limit}")
+        self.source = source
+        self.train_per_class = train_per_class
+        self.test_per_class = test_per_class
+        self.name = f"{source.name}[{train_per_class or 'all'}/{test_per_class or 'all'} per class]"
+        self.num_classes = source.num_classes
+        self.num_subclasses = source.num_subclasses
+        self.in_channels = source.in_channels
+        self.augmentations = source.augmentations
+        self.mean, self.std = source.mean, source.std
+
+    @staticmethod
+    def _take(images: ImageSet, per_class: int | None) -> ImageSet:
+        if per_class is None:
+            return images
+        keep = torch.cat([(images.targets == c).nonzero().flatten()[:per_class] for c in images.targets.unique()])
+        return images.take(keep.sort().values)
+
+    def load(self) -> LoadedData:
+        """Load the full source and keep the first images of each class."""
+        data = self.source.load()
+        self.mean, self.std = self.source.mean, self.source.std  # a folder source computes them while loading
+        return LoadedData(
+            self._take(data.train, self.train_per_class),
+            self._take(data.test, self.test_per_class),
+            data.classes,
+            data.subclass_names,
+        )
+
+
+class Superclasses(DataSource):
+    """Another source with its classes grouped: a model learns the groups, each image keeps its class as subclass.
+
+    For sub-class forgetting on any data (``ForgetSpec(subclasses=[...])`` forgets one original class while
+    its group remains), e.g. CIFAR-10 as vehicles ``[0, 1, 8, 9]`` and animals ``[2, 3, 4, 5, 6, 7]``.
+
+    Args:
+        source: The source whose classes are grouped.
+        groups: One list of the source's class ids per group; together they must hold every class once.
+        names: Group names (default ``group0``, ``group1``, ...).
+
+    Raises:
+        ValueError: When the groups do not partition the source's classes, or there are fewer than two.
+    """
+
+    def __init__(self, source: DataSource, groups: list[list[int]], names: list[str] | None = None) -> None:
+        members = sorted(c for group in groups for c in group)
+        if members != list(range(source.num_classes)):
+            raise ValueError(f"groups must hold each of the {source.num_classes} classes exactly once, got {groups}")
+        if len(groups) < 2 or any(not group for group in groups):
+            raise ValueError(f"need at least two non-empty groups, got {groups}")
+        if names is not None and len(names) != len(groups):
+            raise ValueError(f"got {len(names)} names for {len(groups)} groups")
+        self.source = source
+        self.groups = [list(group) for group in groups]
+        self.names = tuple(names) if names is not None else tuple(f"group{i}" for i in range(len(groups)))
+        self.name = f"{source.name}[{len(groups)} groups]"
+        self.num_classes = len(groups)
+        self.num_subclasses = source.num_classes
+        self.in_channels = source.in_channels
+        self.augmentations = source.augmentations
+        self.mean, self.std = source.mean, source.std
+        self._group_of = torch.empty(source.num_classes, dtype=torch.long)
+        for g, group in enumerate(groups):
+            self._group_of[group] = g
+
+    def _group(self, images: ImageSet) -> ImageSet:
+        return ImageSet(images.images, self._group_of[images.targets], images.targets)
+
+    def load(self) -> LoadedData:
+        """Load the source and relabel its images by group."""
+        data = self.source.load()
+        self.mean, self.std = self.source.mean, self.source.std
+        return LoadedData(self._group(data.train), self._group(data.test), self.names, data.classes)

@@ -126,3 +126,20 @@ def test_batch_dataset_returns_indices_of_the_source_set():
     forget = dm.eval_sets["forget"]
     batch = forget.__getitems__([0, 2])
     assert isinstance(batch, Batch) and batch.indices.tolist() == [5, 7]
+
+
+def test_sub_class_forgetting_evaluates_the_forgotten_subclass_apart():
+    from lightning_unlearn.data import Superclasses, Synthetic, UnlearningDataModule
+
+    source = Superclasses(
+        Synthetic(num_classes=4, train_per_class=24, test_per_class=8, image_size=8), [[0, 1], [2, 3]]
+    )
+    dm = UnlearningDataModule(source, ForgetSpec(subclasses=[1]), batch_size=16)
+    dm.setup("fit")
+    assert dm.num_classes == 2 and dm.eval_set_names == ["forget", "retain", "test", "test_forget"]
+    assert dm.split is not None and dm.split.forget.numel() == 24
+    forget_targets = torch.cat([b.targets for b in dm.test_dataloader()[0]])
+    test_targets = torch.cat([b.targets for b in dm.test_dataloader()[2]])
+    forgotten_targets = torch.cat([b.targets for b in dm.test_dataloader()[3]])
+    assert (forget_targets == 0).all() and (forgotten_targets == 0).all()  # subclass 1 lies in group 0
+    assert len(forgotten_targets) == 8 and len(test_targets) == 24 and set(test_targets.tolist()) == {0, 1}

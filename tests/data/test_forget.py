@@ -108,3 +108,43 @@ def test_empty_class_is_refused():
     targets = torch.tensor([0, 0, 1, 1])
     with pytest.raises(ValueError, match="no training samples"):
         make_split(ForgetSpec(classes=[2]), targets, 3)
+
+
+def test_holdout_is_set_aside_before_the_forget_set_is_drawn():
+    split = make_split(ForgetSpec(fraction=0.1, seed=0), TARGETS, 10, holdout_fraction=0.2, holdout_seed=1)
+    assert split.holdout.numel() == 20 and split.forget.numel() == 10 and split.retain.numel() == 70
+    parts = [set(split.holdout.tolist()), set(split.forget.tolist()), set(split.retain.tolist())]
+    assert set.union(*parts) == set(range(100)) and sum(map(len, parts)) == 100
+    classwise = make_split(ForgetSpec(classes=[3]), TARGETS, 10, holdout_fraction=0.2, holdout_seed=1)
+    assert not set(classwise.forget.tolist()) & set(classwise.holdout.tolist())
+    assert set(classwise.forget.tolist()) | {i for i in classwise.holdout.tolist() if 30 <= i < 40} == set(
+        range(30, 40)
+    )
+    with pytest.raises(ValueError, match="lie in the holdout set"):
+        make_split(ForgetSpec(indices=split.holdout[:2].tolist()), TARGETS, 10, holdout_fraction=0.2, holdout_seed=1)
+
+
+def test_split_with_holdout_round_trips(tmp_path):
+    split = make_split(ForgetSpec(count=5, seed=2), TARGETS, 10, holdout_fraction=0.1)
+    split.save(tmp_path / "s.json")
+    loaded = ForgetSplit.load(tmp_path / "s.json")
+    assert torch.equal(loaded.holdout, split.holdout) and torch.equal(loaded.retain, split.retain)
+
+
+def test_subclass_split_takes_the_subclass_and_keeps_its_class():
+    targets = torch.tensor([0, 0, 0, 1, 1, 1])
+    subclasses = torch.tensor([0, 1, 1, 2, 3, 2])
+    split = make_split(ForgetSpec(subclasses=[1]), targets, 2, subclasses=subclasses, num_subclasses=4)
+    assert split.forget.tolist() == [1, 2] and split.forget_subclasses == (1,) and split.forget_classes == ()
+    assert set(targets[split.retain].tolist()) == {0, 1}
+    with pytest.raises(ValueError, match="need a data source with subclasses"):
+        make_split(ForgetSpec(subclasses=[1]), targets, 2)
+    with pytest.raises(ValueError, match=r"unknown \[7\]"):
+        make_split(ForgetSpec(subclasses=[7]), targets, 2, subclasses=subclasses, num_subclasses=4)
+
+
+def test_subclass_split_round_trips(tmp_path):
+    targets, subclasses = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 2, 3])
+    split = make_split(ForgetSpec(subclasses=[3]), targets, 2, subclasses=subclasses, num_subclasses=4)
+    split.save(tmp_path / "split.json")
+    assert ForgetSplit.load(tmp_path / "split.json").forget_subclasses == (3,)

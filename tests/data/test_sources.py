@@ -109,3 +109,68 @@ def test_image_folder_source_resizes_and_converts_to_grey(tmp_path):
 def test_image_folder_source_refuses_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="training folder not found"):
         ImageFolderSource(str(tmp_path / "nope"))
+
+
+def test_per_class_subset_keeps_the_first_images_of_each_class():
+    from lightning_unlearn.data import PerClassSubset
+
+    full = Synthetic(num_classes=4, train_per_class=10, test_per_class=5, seed=3)
+    data = PerClassSubset(full, train_per_class=3, test_per_class=2).load()
+    assert torch.bincount(data.train.targets).tolist() == [3, 3, 3, 3]
+    assert torch.bincount(data.test.targets).tolist() == [2, 2, 2, 2]
+    whole = full.load()
+    assert torch.equal(data.train.images[:3], whole.train.images[:3])
+    with pytest.raises(ValueError, match="train_per_class must be positive"):
+        PerClassSubset(full, train_per_class=0)
+
+
+def test_torchvision_cifar100_coarse_labels_come_from_its_files(tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR100 as TV
+
+    from lightning_unlearn.data import CIFAR100
+
+    folder = tmp_path / TV.base_folder
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    fine = {"train": [69, 41, 3], "test": [69, 0]}
+    coarse = {"train": [19, 19, 8], "test": [19, 4]}
+    for name, _ in TV.train_list + TV.test_list:
+        n = len(fine[name])
+        entry = {"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "fine_labels": fine[name]}
+        entry["coarse_labels"] = coarse[name]
+        with open(folder / name, "wb") as fh:
+            pickle.dump(entry, fh)
+    with open(folder / TV.meta["filename"], "wb") as fh:
+        names = {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": [f"c{i}" for i in range(20)]}
+        pickle.dump(names, fh)
+    monkeypatch.setattr("torchvision.datasets.cifar.check_integrity", lambda *a, **k: True)
+    source = CIFAR100(root=str(tmp_path), download=False, labels="coarse")
+    assert (source.num_classes, source.num_subclasses, source.name) == (20, 100, "cifar100_coarse")
+    data = source.load()
+    assert data.train.targets.tolist() == [19, 19, 8] and data.train.subclasses is not None
+    assert data.train.subclasses.tolist() == [69, 41, 3]
+    assert data.test.targets.tolist() == [19, 4] and data.classes[19] == "c19" and data.subclass_names[69] == "f69"
+    fine_data = CIFAR100(root=str(tmp_path), download=False).load()
+    assert fine_data.train.targets.tolist() == [69, 41, 3] and fine_data.train.subclasses is None
+    assert torch.equal(fine_data.train.images, data.train.images)
+    with pytest.raises(ValueError, match="'fine' or 'coarse'"):
+        CIFAR100(root=str(tmp_path), labels="medium")  # type: ignore[arg-type]
+
+
+def test_superclasses_relabel_by_group_and_keep_the_class_as_subclass():
+    from lightning_unlearn.data import Superclasses
+
+    base = Synthetic(num_classes=4, train_per_class=3, test_per_class=2, image_size=4)
+    grouped = Superclasses(base, [[0, 3], [1, 2]], names=["outer", "inner"])
+    assert (grouped.num_classes, grouped.num_subclasses) == (2, 4)
+    data, plain = grouped.load(), base.load()
+    assert data.train.subclasses is not None and torch.equal(data.train.subclasses, plain.train.targets)
+    assert data.train.targets.tolist() == [[0, 1, 1, 0][c] for c in plain.train.targets.tolist()]
+    assert data.classes == ("outer", "inner") and data.train.fingerprint() != plain.train.fingerprint()
+    for groups, message in (
+        ([[0, 1], [2]], "exactly once"),
+        ([[0, 1, 2, 3]], "two non-empty"),
+        ([[0, 1], [1, 2, 3]], "exactly once"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Superclasses(base, groups)
