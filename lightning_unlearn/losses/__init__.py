@@ -10,8 +10,9 @@ from lightning_unlearn.losses.balancers import (
 )
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.distillation import distillation_kl, distillation_kl_to_probs
-from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance
+from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
 from lightning_unlearn.losses.labels import random_labels
+from lightning_unlearn.losses.unseen_target import reference_values, still_memorised, unit_uniform
 
 __all__ = [
     "BALANCERS",
@@ -25,5 +26,9 @@ __all__ = [
     "distillation_kl",
     "distillation_kl_to_probs",
     "feature_distance",
+    "per_sample_feature_distance",
     "random_labels",
+    "reference_values",
+    "still_memorised",
+    "unit_uniform",
 ]

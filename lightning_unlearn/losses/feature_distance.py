@@ -13,6 +13,8 @@ FeatureDistance = Literal["mse", "normalized_mse", "cosine", "l1"]
 def feature_distance(student: Tensor, teacher: Tensor, kind: FeatureDistance = "normalized_mse") -> Tensor:
     """Mean distance between matching rows of ``student`` and ``teacher`` (``[N, D]`` each), in float32.
 
+    The mean over samples of :func:`per_sample_feature_distance`.
+
     Args:
         student: Student features.
         teacher: Target features (no gradient needed).
@@ -25,17 +27,28 @@ def feature_distance(student: Tensor, teacher: Tensor, kind: FeatureDistance = "
     Raises:
         ValueError: When the shapes differ or ``kind`` is unknown.
     """
+    return per_sample_feature_distance(student, teacher, kind).mean()
+
+
+def per_sample_feature_distance(student: Tensor, teacher: Tensor, kind: FeatureDistance = "normalized_mse") -> Tensor:
+    """Distance between each row of ``student`` and the matching row of ``teacher``: ``[N]``, float32.
+
+    ``mse`` and ``l1`` average over the feature dimensions; see :func:`feature_distance` for the kinds.
+
+    Raises:
+        ValueError: When the shapes differ or ``kind`` is unknown.
+    """
     if student.shape != teacher.shape:
         raise ValueError(
             f"student and teacher features differ in shape: {tuple(student.shape)} vs {tuple(teacher.shape)}"
         )
     s, t = student.float().flatten(1), teacher.float().flatten(1)
     if kind == "mse":
-        return F.mse_loss(s, t)
+        return (s - t).pow(2).mean(1)
     if kind == "l1":
-        return F.l1_loss(s, t)
+        return (s - t).abs().mean(1)
     if kind == "normalized_mse":
-        return (F.normalize(s, dim=1) - F.normalize(t, dim=1)).pow(2).sum(1).mean()
+        return (F.normalize(s, dim=1) - F.normalize(t, dim=1)).pow(2).sum(1)
     if kind == "cosine":
-        return (1.0 - F.cosine_similarity(s, t, dim=1)).mean()
+        return 1.0 - F.cosine_similarity(s, t, dim=1)
     raise ValueError(f"unknown feature distance {kind!r}; expected mse, normalized_mse, cosine or l1")

@@ -157,7 +157,18 @@ class UnlearningModule(NetworkModule):
             )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse to resume a run that was forgetting another set; restore the RNG state (see the base class)."""
+        """Check and prepare a checkpoint being loaded.
+
+        Refuses to resume a run that was forgetting another set, sizes buffers that a run fills (UNSIR's noise,
+        a reference distribution) like the checkpoint's, and restores the RNG state (see the base class).
+        """
+        state = checkpoint.get("state_dict", {})
+        for name, buffer in list(self.named_buffers()):
+            saved = state.get(name)
+            if isinstance(saved, Tensor) and saved.shape != buffer.shape:
+                owner_name, _, attr = name.rpartition(".")
+                owner = self.get_submodule(owner_name) if owner_name else self
+                setattr(owner, attr, torch.empty_like(saved, device=buffer.device))
         split = getattr(getattr(self._trainer, "datamodule", None), "split", None) if self._trainer else None
         if split is not None and self.trainer.state.fn == "fit":
             self._check_resumed_split(provenance_of(checkpoint), split, "the checkpoint to resume")
@@ -212,6 +223,7 @@ class UnlearningModule(NetworkModule):
 
     def on_train_start(self) -> None:
         """Run :meth:`prepare_unlearning` once per run (not again when resuming)."""
+        super().on_train_start()
         if bool(self.prepared):
             return
         start = time.perf_counter()

@@ -10,11 +10,25 @@ from torch import Tensor, nn
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.balancers import build_balancer
 from lightning_unlearn.losses.classification import cross_entropy
-from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance
+from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
+from lightning_unlearn.losses.unseen_target import TargetKind, reference_values, still_memorised
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 
 TeacherNorm = Literal["running", "batch"]
+Control = Literal["auto", "none", "holdout"]
+StudentNorm = Literal["batch", "frozen", "recalibrate"]
+
+
+def _original_lr(original_ckpt: str | None) -> float:
+    """The peak learning rate recorded in the original checkpoint (0.01 when it records none)."""
+    from lightning_unlearn.models.checkpoint import provenance_of, read_checkpoint
+
+    if original_ckpt is None:
+        return 0.01
+    blob = read_checkpoint(original_ckpt)
+    recorded = provenance_of(blob).get("lr") or (blob.get("hyper_parameters") or {}).get("lr")
+    return float(recorded) if recorded else 0.01
 
 
 class FeatureConstraintUnlearner(UnlearningModule):
@@ -48,7 +62,27 @@ class FeatureConstraintUnlearner(UnlearningModule):
         teacher_norm: How the teacher's batch norm behaves: ``"running"`` uses its initial running statistics
             (eval mode, mean 0 / variance 1); ``"batch"`` normalises with each forget batch's own statistics
             without updating any buffer (keeps a deep random network's features from vanishing).
+        control: What decides that a forget sample is forgotten. ``"none"``: nothing, every forget sample is
+            pulled toward the teacher all along (the paper's literal reading). ``"holdout"``: a forget sample is
+            pulled only while the student is more confident in its label than its own fixed random quantile of
+            a reference distribution measured on the data module's holdout set (training data no model trained
+            on; see :mod:`lightning_unlearn.losses.unseen_target`) at the start of every epoch: the true-class
+            probabilities of holdout samples for random-sample forgetting, the probabilities holdout samples
+            give labels they do not have for class-wise forgetting. The forget set thus ends with the
+            confidence distribution of unseen data. ``"auto"`` (default): ``"holdout"`` when the data module
+            has a holdout set (``holdout_fraction > 0``), else ``"none"``.
+        control_seed: Seed of the per-sample quantiles.
+        student_norm: The student's batch-norm statistics. ``"batch"``: updated by every training batch, as in
+            ordinary training (forget batches pulled toward random features then shift them). ``"frozen"``: kept
+            at the original model's (batch norm in eval mode; its affine weights still train).
+            ``"recalibrate"``: updated during training, then recomputed at the end of ``fit`` as the plain
+            average over one pass of the retain share.
         retain_share: Share of the retain set used by the recover task.
+        lr: Learning rate; ``None`` (default) takes ``lr_scale`` times the original model's peak learning rate
+            (recorded in its checkpoint), so the step size follows the network and data it was tuned for.
+        lr_scale: See ``lr``.
+        scheduler: Per-step schedule; ``"cosine"`` (default) anneals to zero, as the original's schedule did,
+            which gives back retain accuracy a constant rate would cost.
         **kwargs: Further settings of :class:`UnlearningModule` (``original_ckpt``, optimiser, ...).
 
     Note:
@@ -65,12 +99,19 @@ class FeatureConstraintUnlearner(UnlearningModule):
         balancer_lr: float | None = None,
         teacher_seed: int = 0,
         teacher_norm: TeacherNorm = "batch",
+        control: Control = "auto",
+        control_seed: int = 0,
+        student_norm: StudentNorm = "batch",
         retain_share: float = 0.1,
-        lr: float = 0.01,
-        scheduler: Literal["constant", "cosine", "onecycle"] = "constant",
+        lr: float | None = None,
+        lr_scale: float = 0.5,
+        scheduler: Literal["constant", "cosine", "onecycle"] = "cosine",
         **kwargs: Any,
     ) -> None:
+        if lr is None:
+            lr = lr_scale * _original_lr(kwargs.get("original_ckpt"))
         super().__init__(retain_share=retain_share, lr=lr, scheduler=scheduler, **kwargs)
+        self.lr_scale = lr_scale
         if teacher_norm not in ("running", "batch"):
             raise ValueError(f"teacher_norm must be 'running' or 'batch', got {teacher_norm!r}")
         self.feature_layer = feature_layer
@@ -78,11 +119,52 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.teacher_seed = teacher_seed
         self.teacher_norm = teacher_norm
         self.balancer_lr = balancer_lr
+        if control not in ("auto", "none", "holdout"):
+            raise ValueError(f"control must be 'auto', 'none' or 'holdout', got {control!r}")
+        self.control = control
+        self.control_seed = control_seed
+        if student_norm not in ("batch", "frozen", "recalibrate"):
+            raise ValueError(f"student_norm must be 'batch', 'frozen' or 'recalibrate', got {student_norm!r}")
+        self.student_norm = student_norm
+        self.control_kind: TargetKind | None = None  # resolved from the data in check_data
+        self.unseen_reference: Tensor
+        self.register_buffer("unseen_reference", torch.zeros(0))
         self.teacher = self._make_teacher()
         self.balancer = build_balancer(balancer, 2, **(balancer_kwargs or {}))
         if feature_layer not in ("penultimate", "logits") and feature_layer not in dict(self.net.named_modules()):
             raise ValueError(f"feature_layer {feature_layer!r} is not a submodule of {self.arch}")
         feature_distance(torch.zeros(1, 2), torch.zeros(1, 2), distance)  # reject an unknown distance now
+
+    def check_data(self, datamodule: Any) -> None:
+        """Resolve ``control`` from the data: it needs a holdout set, and the scenario picks the reference."""
+        super().check_data(datamodule)
+        split = getattr(datamodule, "split", None)
+        if split is None:
+            return
+        has_holdout = split.holdout.numel() > 0
+        if self.control == "holdout" and not has_holdout:
+            raise ValueError(
+                "control='holdout' needs a holdout set: set the data module's holdout_fraction (e.g. 0.05)"
+            )
+        active = self.control == "holdout" or (self.control == "auto" and has_holdout)
+        self.control_kind = ("wrong_class" if split.forget_classes else "true_class") if active else None
+
+    def on_train_epoch_start(self) -> None:
+        """Measure the holdout reference distribution with the student as it is now (eval mode)."""
+        if self.control_kind is None:
+            return
+        probs, targets = [], []
+        modes = {m: m.training for m in self.modules()}
+        self.eval()
+        try:
+            with torch.inference_mode():
+                for batch in self.batches("holdout"):
+                    probs.append(self(batch.inputs).float().softmax(-1))
+                    targets.append(batch.targets)
+        finally:
+            for module, mode in modes.items():
+                module.training = mode
+        self.unseen_reference = reference_values(torch.cat(probs), torch.cat(targets), self.control_kind).clone()
 
     def _make_teacher(self) -> FeatureClassifier:
         with torch.random.fork_rng(devices=[]):
@@ -105,6 +187,10 @@ class FeatureConstraintUnlearner(UnlearningModule):
         """
         super().train(mode)
         self.teacher.train(self.teacher_norm == "batch")
+        if mode and self.student_norm == "frozen":
+            for m in self.net.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
         return self
 
     def optimizer_param_groups(self) -> list[dict[str, Any]]:
@@ -143,7 +229,13 @@ class FeatureConstraintUnlearner(UnlearningModule):
         feats, logits = self._features(self.net, torch.cat([forget.inputs, retain.inputs]))
         with torch.no_grad():
             target, _ = self._features(self.teacher, forget.inputs)
-        forget_loss = feature_distance(feats[:n_forget], target, self.distance)
+        distances = per_sample_feature_distance(feats[:n_forget], target, self.distance)
+        if self.control_kind is not None:
+            probs = logits[:n_forget].detach().float().softmax(-1)
+            pushed = still_memorised(probs, forget.targets, forget.indices, self.unseen_reference, self.control_seed)
+        else:
+            pushed = torch.ones_like(distances, dtype=torch.bool)
+        forget_loss = (distances * pushed).sum() / n_forget
         recover_loss = cross_entropy(logits[n_forget:], retain.targets)
         total, weights = self.balancer(torch.stack([forget_loss, recover_loss]))
         return {
@@ -152,7 +244,28 @@ class FeatureConstraintUnlearner(UnlearningModule):
             "recover_loss": recover_loss,
             "weight_forget": weights[0],
             "weight_recover": weights[1],
+            "pushed_share": pushed.float().mean(),
         }
+
+    def on_train_end(self) -> None:
+        """With ``student_norm="recalibrate"``: recompute the student's batch-norm statistics on the retain share."""
+        if self.student_norm != "recalibrate":
+            return
+        norms = [m for m in self.net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        saved = [(m, m.momentum) for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the pass
+        was_training = self.net.training
+        self.net.train()
+        try:
+            with torch.no_grad():
+                for batch in self.batches("retain", self.retain_share):
+                    self.net(self._format(batch.inputs))
+        finally:
+            for m, momentum in saved:
+                m.momentum = momentum
+            self.net.train(was_training)
 
     def on_train_epoch_end(self) -> None:
         """Let epoch-level balancers (DWA) update their weights."""

@@ -85,7 +85,7 @@ def test_intermediate_feature_layer(original_ckpt):
 
 def test_unlearning_forgets_the_class_and_keeps_the_rest(original_ckpt, tmp_path):
     dm = synthetic_datamodule()
-    model = _unlearner(original_ckpt, retain_share=0.5, lr=0.02)
+    model = _unlearner(original_ckpt, retain_share=0.5, lr=0.05)
     trainer = tiny_trainer(tmp_path, max_epochs=15)
     before = trainer.validate(model, datamodule=dm, verbose=False)[0]
     trainer.fit(model, datamodule=dm)
@@ -149,3 +149,25 @@ def test_non_finite_loss_stops_training_naming_the_step_and_term(original_ckpt, 
     model = Exploding(original_ckpt=str(original_ckpt), **MODEL_ARGS)
     with pytest.raises(FloatingPointError, match=r"step 2: \{'recover_loss': inf\}"):
         tiny_trainer(tmp_path, max_epochs=3).fit(model, datamodule=synthetic_datamodule())
+
+
+def test_holdout_control_is_resolved_from_the_data_and_stops_pushing_forgotten_samples(original_ckpt, tmp_path):
+    from lightning_unlearn.data import ForgetSpec
+
+    random_dm = synthetic_datamodule(ForgetSpec(fraction=0.2, seed=0), holdout_fraction=0.2)
+    model = _unlearner(original_ckpt, retain_share=0.5)
+    trainer = tiny_trainer(tmp_path, max_epochs=3)
+    trainer.fit(model, datamodule=random_dm)
+    assert model.control_kind == "true_class" and model.unseen_reference.numel() == 19
+    assert 0.0 <= float(trainer.logged_metrics["train/pushed_share"]) <= 1.0
+    class_dm = synthetic_datamodule(ForgetSpec(classes=[0]), holdout_fraction=0.2)
+    classwise = _unlearner(original_ckpt)
+    tiny_trainer(tmp_path, max_epochs=1).fit(classwise, datamodule=class_dm)
+    assert classwise.control_kind == "wrong_class" and classwise.unseen_reference.numel() == 19 * 3
+    plain = _unlearner(original_ckpt)
+    tiny_trainer(tmp_path, max_epochs=1).fit(plain, datamodule=synthetic_datamodule())
+    assert plain.control_kind is None  # no holdout: the paper's literal reading
+    with pytest.raises(ValueError, match="needs a holdout set"):
+        tiny_trainer(tmp_path, max_epochs=1).fit(
+            _unlearner(original_ckpt, control="holdout"), datamodule=synthetic_datamodule()
+        )
