@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import warnings
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
@@ -49,6 +50,13 @@ class UnlearnCLI(LightningCLI):
 
 def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
     """Run the CLI; ``args`` (a list like ``["fit", "--config", "x.yaml"]``) replaces ``sys.argv`` in tests."""
+    with warnings.catch_warnings():
+        # The experiment and grid runners pass `args` while sys.argv holds their own command line.
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        return _make_cli(args, run)
+
+
+def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
     return UnlearnCLI(
         NetworkModule,
         UnlearningDataModule,
@@ -74,6 +82,10 @@ def main() -> None:
             from lightning_unlearn.experiment import experiment_main
 
             experiment_main(sys.argv[2:])
+        elif len(sys.argv) > 1 and sys.argv[1] == "grid":
+            from lightning_unlearn.grid import grid_main
+
+            grid_main(sys.argv[2:])
         elif len(sys.argv) > 1 and sys.argv[1] == "verify":
             from lightning_unlearn.receipt import verify_main
 

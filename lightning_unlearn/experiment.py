@@ -32,6 +32,8 @@ from lightning_unlearn.metrics.summary import summarize
 from lightning_unlearn.plots import plot_confidence, plot_curves, plot_forget_predictions, step_series
 from lightning_unlearn.report import write_report
 
+#: The attack values a receipt computes and the report reuses.
+MIA_KEYS = ("MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss")
 #: Seed of the randomly initialised network that ZRF compares against.
 RANDOM_NETWORK_SEED = 0
 
@@ -47,6 +49,7 @@ class StageResult:
     info: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
     classes: tuple[str, ...] = ()
+    mia: dict[str, float] | None = None
 
 
 def _callback(cli: UnlearnCLI, kind: type) -> Any:
@@ -112,14 +115,20 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
     seconds = timer.seconds
     forgetting, membership = _callback(cli, ForgettingMetrics), _callback(cli, MembershipInference)
     history = _merge_histories(forgetting.history, membership.history)
-    cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
-    outputs = forgetting.outputs
+    mia = None
+    if receipt.outputs:  # the receipt already evaluated the full sets
+        outputs = receipt.outputs
+        mia = {k: receipt.metrics[k] for k in MIA_KEYS}
+    else:
+        cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
+        outputs = forgetting.outputs
     save_outputs(outputs, out / stage / "outputs.pt")
     atomic_write_json(out / stage / "history.json", history)
     split = cli.datamodule.split
     data = cli.datamodule.data
     return StageResult(
         name=stage,
+        mia=mia,
         outputs=outputs,
         random_forget_probs=_random_forget_probs(cli),
         seconds=seconds,
@@ -146,6 +155,7 @@ def build_rows(results: Sequence[StageResult], seed: int = 0) -> list[dict[str, 
             reference=retrain.outputs if retrain is not None else None,
             random_forget_probs=result.random_forget_probs,
             seed=seed,
+            mia=result.mia,
         )
         rows.append({"method": result.name, **metrics, "seconds": result.seconds, **result.info})
     if retrain is not None:

@@ -21,7 +21,8 @@ from lightning_unlearn.metrics.outputs import SampleOutputs
 CURVE_KEYS = ("forget/acc", "retain/acc", "test/acc", "mia/efficacy")
 
 
-def _save(fig: Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
+    """Write a figure as PNG, atomically, and close it."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
@@ -62,7 +63,7 @@ def plot_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], weights:
             ax.set_title(key)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_forget_predictions(histograms: Mapping[str, Sequence[int]], classes: Sequence[str], path: Path) -> None:
@@ -75,7 +76,7 @@ def plot_forget_predictions(histograms: Mapping[str, Sequence[int]], classes: Se
     ax.set_ylabel("forget samples")
     ax.set_title("predicted label on the forget set")
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confidence(outputs: Mapping[str, Mapping[str, SampleOutputs]], path: Path) -> None:
@@ -89,4 +90,4 @@ def plot_confidence(outputs: Mapping[str, Mapping[str, SampleOutputs]], path: Pa
         ax.set_title(model)
         ax.set_xlabel("confidence of the true label")
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)

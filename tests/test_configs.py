@@ -5,25 +5,67 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import resolve_methods
 
-MODEL_CONFIGS = sorted(p for p in Path("configs").rglob("*.yaml") if p.stem not in ("data", "experiment"))
+CONFIGS = sorted(Path("configs").rglob("*.yaml"))
+
+
+def _keys(path: Path) -> set[str]:
+    return set(yaml.safe_load(path.read_text()) or {})
+
+
+MODEL_CONFIGS = [p for p in CONFIGS if "model" in _keys(p)]
+DATA_CONFIGS = [p for p in CONFIGS if "data" in _keys(p) and "model" not in _keys(p) and p.name.startswith("data")]
+GRID_CONFIGS = [p for p in CONFIGS if "scenarios" in _keys(p)]
+
+
+def _data_config_for(config: Path) -> Path:
+    """The nearest ``data.yaml`` in the config's folder or above it (the demo's for the shared method configs)."""
+    for folder in config.parents:
+        if folder == Path("configs"):
+            break
+        if (folder / "data.yaml").is_file():
+            return folder / "data.yaml"
+    return Path("configs/demo/data.yaml")
+
+
+def _parses(*configs: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", *(arg for c in configs for arg in ("--config", str(c))), "--print_config"])
+    assert exit_info.value.code == 0
+
+
+def test_every_config_is_classified():
+    classified = {*MODEL_CONFIGS, *DATA_CONFIGS, *GRID_CONFIGS}
+    experiments = {p for p in CONFIGS if p.name == "experiment.yaml"}
+    assert set(CONFIGS) - classified - experiments == set()
 
 
 @pytest.mark.parametrize("config", MODEL_CONFIGS, ids=str)
-def test_config_parses(config, capsys):
-    data = config.parent / "data.yaml" if config.parent.name != "methods" else Path("configs/demo/data.yaml")
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(["fit", "--config", str(data), "--config", str(config), "--print_config"])
-    assert exit_info.value.code == 0
+def test_model_config_parses(config, capsys):
+    _parses(_data_config_for(config), config)
     assert "class_path" in capsys.readouterr().out
 
 
-def test_experiment_configs_name_existing_files():
-    import yaml
+@pytest.mark.parametrize("config", DATA_CONFIGS, ids=str)
+def test_data_config_parses(config, capsys):
+    _parses(config, Path("configs/methods/feature_constraint.yaml"))
+    assert "forget" in capsys.readouterr().out
 
+
+@pytest.mark.parametrize("config", GRID_CONFIGS, ids=str)
+def test_grid_config_names_existing_files(config):
+    cfg = yaml.safe_load(config.read_text())
+    for key in ("data", "original", "retrain"):
+        assert Path(cfg[key]).is_file(), (config, key)
+    assert cfg["scenarios"], config
+    assert resolve_methods(cfg["methods"], cfg.get("methods_dir", "configs/methods")), config
+
+
+def test_experiment_configs_name_existing_files():
     for path in Path("configs").rglob("experiment.yaml"):
         cfg = yaml.safe_load(path.read_text())
         for key in ("data", "original", "retrain"):

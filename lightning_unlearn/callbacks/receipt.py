@@ -41,6 +41,9 @@ class UnlearningReceipt(Callback):
         self.seed = seed
         self.started_at: str | None = None
         self.path: Path | None = None
+        #: The final full-set outputs and metrics (also on ranks other than zero), for reuse after ``fit``.
+        self.outputs: dict[str, Any] = {}
+        self.metrics: dict[str, Any] = {}
 
     @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -58,6 +61,7 @@ class UnlearningReceipt(Callback):
             return
         folder = self._folder(trainer)
         outputs = monitor_outputs(trainer, pl_module, None, self.seed)
+        self.outputs = outputs
         ckpt = folder / "unlearned.ckpt"
         tmp = folder / ".unlearned.ckpt.tmp"
         trainer.save_checkpoint(tmp, weights_only=True)  # collective; rank zero writes
@@ -69,6 +73,7 @@ class UnlearningReceipt(Callback):
         reference = load_outputs(self.reference_outputs) if self.reference_outputs else None
         metrics = summarize(outputs, reference=reference, seed=self.seed)
         metrics.pop("forget_predicted", None)
+        self.metrics = metrics
         gap = None
         if reference is not None:
             reference_metrics = summarize(reference, seed=self.seed)

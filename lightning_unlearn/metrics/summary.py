@@ -59,6 +59,7 @@ def summarize(
     reference: Mapping[str, SampleOutputs] | None = None,
     random_forget_probs: Tensor | None = None,
     seed: int = 0,
+    mia: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """All metrics of one model.
 
@@ -69,6 +70,7 @@ def summarize(
         random_forget_probs: A randomly initialised network's probabilities on the forget set (sorted by
             index, like ``outputs["forget"]``), for ZRF.
         seed: Seed of the MIA member sample and splits.
+        mia: The attacks' values when already computed on these outputs (they are the slow part).
 
     Returns:
         ``UA, RA, TA`` (+ ``TA_forgotten``), ``MIA, MIA_entropy, MIA_m_entropy, MIA_loss``, with a reference
@@ -83,7 +85,7 @@ def summarize(
     }
     if "test_forget" in outputs:
         row["TA_forgotten"] = acc["test_forget/acc"]
-    row.update(mia_metrics(outputs, seed))
+    row.update(mia if mia is not None else mia_metrics(outputs, seed))
     if reference is not None:
         for name in ("forget", "test"):
             p, q = aligned(outputs[name], reference[name])

@@ -1,0 +1,99 @@
+"""The benchmark grid: every run once, reruns served from the cache, mean and std over seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lightning_unlearn.grid import aggregate, content_key, run_grid
+
+FIXTURES = "tests/fixtures/grid"
+
+
+def _grid(tmp_path, scenarios):
+    return run_grid(
+        name="tiny",
+        data=f"{FIXTURES}/data.yaml",
+        original=f"{FIXTURES}/original.yaml",
+        retrain=f"{FIXTURES}/retrain.yaml",
+        scenarios=scenarios,
+        methods=["finetune", "feature_constraint"],
+        methods_dir=f"{FIXTURES}/methods",
+        seeds=[0, 1],
+        out_dir=str(tmp_path),
+    )
+
+
+def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
+    scenarios = {"class_0": {"classes": [0]}}
+    first = _grid(tmp_path, scenarios)
+    out = capsys.readouterr().out
+    assert out.count("cached") == 0 and "[6/6]" in out  # original, retrain, 2 methods x 2 seeds
+    assert {(r["method"], r["seed"]) for r in first["rows"]} == {
+        ("finetune", 0),
+        ("finetune", 1),
+        ("feature_constraint", 0),
+        ("feature_constraint", 1),
+        ("retrain", 0),
+    }
+    for row in first["rows"]:
+        assert {"scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds"} <= set(row)
+    again = _grid(tmp_path, {**scenarios, "random": {"fraction": 0.2, "seed": 0}})
+    out = capsys.readouterr().out
+    assert out.count("cached") == 6  # only the new scenario's runs are computed
+    old = [r for r in again["rows"] if r["scenario"] == "class_0"]
+    assert [r["UA"] for r in old] == [r["UA"] for r in first["rows"]]
+    results = json.loads((tmp_path / "tiny" / "results.json").read_text())
+    assert len(results["summary"]) == 6 and (tmp_path / "tiny" / "gap_vs_time.png").stat().st_size > 1000
+    assert "## random" in (tmp_path / "tiny" / "results.md").read_text()
+
+
+def test_aggregate_is_mean_and_sample_std_over_seeds():
+    rows = [
+        {"scenario": "s", "method": "m", "UA": 10.0, "seconds": 1.0},
+        {"scenario": "s", "method": "m", "UA": 20.0, "seconds": 3.0},
+    ]
+    (entry,) = aggregate(rows)
+    assert entry["UA"] == 15.0 and entry["UA_std"] == pytest.approx(7.0710678)
+    assert entry["seconds"] == 2.0 and entry["seeds"] == 2
+
+
+def test_content_key_changes_with_file_contents(tmp_path):
+    config = tmp_path / "a.yaml"
+    config.write_text("x: 1\n")
+    before = content_key(str(config), {"classes": [0]}, 0)
+    config.write_text("x: 2\n")
+    assert content_key(str(config), {"classes": [0]}, 0) != before
+    assert content_key(str(config), {"classes": [0]}, 1) != content_key(str(config), {"classes": [0]}, 0)
+
+
+def test_sub_class_scenario_replaces_the_data_config_forget_spec(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(Path(f"{FIXTURES}/data.yaml").read_text())
+    synthetic = data["data"]["source"]
+    data["data"]["source"] = {
+        "class_path": "lightning_unlearn.data.Superclasses",
+        "init_args": {"source": synthetic, "groups": [[0, 1], [2, 3]]},
+    }
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(data))
+    result = run_grid(
+        name="sub",
+        data=str(tmp_path / "data.yaml"),
+        original=f"{FIXTURES}/original.yaml",
+        retrain=f"{FIXTURES}/retrain.yaml",
+        scenarios={"subclass_1": {"subclasses": [1]}},
+        methods=["finetune"],
+        methods_dir=f"{FIXTURES}/methods",
+        seeds=[0],
+        out_dir=str(tmp_path / "out"),
+    )
+    splits = [json.loads(p.read_text()) for p in (tmp_path / "out" / "runs").rglob("split.json")]
+    forgotten = {(tuple(s["forget_classes"]), tuple(s["forget_subclasses"]), len(s["forget"])) for s in splits}
+    assert forgotten == {
+        ((), (1,), 24)
+    }  # one split, shared by retrain and the method; the data config's class 0 is gone
+    assert {r["method"] for r in result["rows"]} == {"finetune", "retrain"}
+    assert all("TA_forgotten" in r for r in result["rows"])
