@@ -1,0 +1,36 @@
+"""Copy a finished grid's results into docs/results/: the Markdown tables and the per-seed rows as JSON.
+
+    python benchmarks/export_results.py runs/bench/cifar10_cpu docs/results/cifar10_cpu
+
+Writes ``<dest>.md`` (the grid's results.md) and ``<dest>.json`` (one object per run with the keys
+method, scenario, seed, UA, RA, TA, MIA, avg_gap, seconds, retrain_seconds, plus the run's other metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+KEYS = ("method", "scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds")
+EXTRA = ("TA_forgotten", "MIA_entropy", "MIA_m_entropy", "MIA_loss", "JS_forget", "JS_test", "ZRF", "RTE")
+
+
+def main(source: str, dest: str) -> None:
+    folder, target = Path(source), Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads((folder / "results.json").read_text())
+    rows = [{k: row[k] for k in (*KEYS, *EXTRA) if k in row} for row in results["rows"]]
+    payload = {"meta": results["meta"], "summary": results["summary"], "rows": rows}
+    target.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
+    shutil.copyfile(folder / "results.md", target.with_suffix(".md"))
+    if (folder / "gap_vs_time.png").is_file():
+        shutil.copyfile(folder / "gap_vs_time.png", target.with_suffix(".png"))
+    print(f"written: {target.with_suffix('.md')}, {target.with_suffix('.json')}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
