@@ -506,10 +506,33 @@ class FashionMNIST(_TorchvisionSource):
         return TV(self.root, train=train, download=self.download)
 
 
-class PerClassSubset(DataSource):
+class _DerivedSource(DataSource):
+    """A source made from another one: it describes its data as the other does, unless a subclass says otherwise."""
+
+    def __init__(self, source: DataSource, name: str) -> None:
+        self.source = source
+        self.name = name
+        self.num_classes = source.num_classes
+        self.num_subclasses = source.num_subclasses
+        self.in_channels = source.in_channels
+        self.augmentations = source.augmentations
+        self.mean, self.std = source.mean, source.std
+
+    def load(self) -> LoadedData:
+        """Load the other source and derive this one's data from it."""
+        data = self.source.load()
+        self.mean, self.std = self.source.mean, self.source.std  # a folder source computes them while loading
+        return self._derive(data)
+
+    @abstractmethod
+    def _derive(self, data: LoadedData) -> LoadedData:
+        """This source's data, made from the other source's."""
+
+
+class PerClassSubset(_DerivedSource):
     """Another source restricted to the first ``train_per_class`` / ``test_per_class`` images of each class.
 
-    For quick, CPU-sized runs on part of a real data set (the CPU benchmark grid uses 2,000 CIFAR-10 training
+    For quick, CPU-sized runs on part of a real data set (the CPU benchmark grid uses 500 CIFAR-10 training
     images a class). The subset is deterministic (data-set order), so the fingerprint identifies it.
 
     Args:
@@ -522,15 +545,9 @@ class PerClassSubset(DataSource):
         for label, limit in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
             if limit is not None and limit < 1:
                 raise ValueError(f"{label} must be positive or None, got {limit}")
-        self.source = source
+        super().__init__(source, f"{source.name}[{train_per_class or 'all'}/{test_per_class or 'all'} per class]")
         self.train_per_class = train_per_class
         self.test_per_class = test_per_class
-        self.name = f"{source.name}[{train_per_class or 'all'}/{test_per_class or 'all'} per class]"
-        self.num_classes = source.num_classes
-        self.num_subclasses = source.num_subclasses
-        self.in_channels = source.in_channels
-        self.augmentations = source.augmentations
-        self.mean, self.std = source.mean, source.std
 
     @staticmethod
     def _take(images: ImageSet, per_class: int | None) -> ImageSet:
@@ -539,10 +556,7 @@ class PerClassSubset(DataSource):
         keep = torch.cat([(images.targets == c).nonzero().flatten()[:per_class] for c in images.targets.unique()])
         return images.take(keep.sort().values)
 
-    def load(self) -> LoadedData:
-        """Load the full source and keep the first images of each class."""
-        data = self.source.load()
-        self.mean, self.std = self.source.mean, self.source.std  # a folder source computes them while loading
+    def _derive(self, data: LoadedData) -> LoadedData:
         return LoadedData(
             self._take(data.train, self.train_per_class),
             self._take(data.test, self.test_per_class),
@@ -551,7 +565,7 @@ class PerClassSubset(DataSource):
         )
 
 
-class Superclasses(DataSource):
+class Superclasses(_DerivedSource):
     """Another source with its classes grouped: a model learns the groups, each image keeps its class as subclass.
 
     For sub-class forgetting on any data (``ForgetSpec(subclasses=[...])`` forgets one original class while
@@ -574,15 +588,11 @@ class Superclasses(DataSource):
             raise ValueError(f"need at least two non-empty groups, got {groups}")
         if names is not None and len(names) != len(groups):
             raise ValueError(f"got {len(names)} names for {len(groups)} groups")
-        self.source = source
+        super().__init__(source, f"{source.name}[{len(groups)} groups]")
         self.groups = [list(group) for group in groups]
         self.names = tuple(names) if names is not None else tuple(f"group{i}" for i in range(len(groups)))
-        self.name = f"{source.name}[{len(groups)} groups]"
         self.num_classes = len(groups)
         self.num_subclasses = source.num_classes
-        self.in_channels = source.in_channels
-        self.augmentations = source.augmentations
-        self.mean, self.std = source.mean, source.std
         self._group_of = torch.empty(source.num_classes, dtype=torch.long)
         for g, group in enumerate(groups):
             self._group_of[group] = g
@@ -590,8 +600,5 @@ class Superclasses(DataSource):
     def _group(self, images: ImageSet) -> ImageSet:
         return ImageSet(images.images, self._group_of[images.targets], images.targets)
 
-    def load(self) -> LoadedData:
-        """Load the source and relabel its images by group."""
-        data = self.source.load()
-        self.mean, self.std = self.source.mean, self.source.std
+    def _derive(self, data: LoadedData) -> LoadedData:
         return LoadedData(self._group(data.train), self._group(data.test), self.names, data.classes)
