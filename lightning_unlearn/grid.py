@@ -27,7 +27,7 @@ from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_wr
 from lightning_unlearn.report import format_value
 
 #: The columns aggregated over seeds.
-SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE")
+SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE", "eval_overhead")
 
 
 def content_key(*parts: Any) -> str:
@@ -145,7 +145,8 @@ def results_markdown(summary: Sequence[dict[str, Any]], meta: dict[str, Any]) ->
         lines.append("")
     lines += [
         "Mean ± standard deviation over the seeds of each unlearning run (one split and one retrained model per",
-        "scenario). avg_gap: mean |difference to retrain| over UA, RA, TA, MIA; RTE: seconds / retrain's seconds.",
+        "scenario). avg_gap: mean |difference to retrain| over UA, RA, TA, MIA; RTE: seconds / retrain's seconds;",
+        "eval_overhead: seconds of the per-epoch metric callbacks / seconds of training.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -40,6 +40,7 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
     }
     for row in first["rows"]:
         assert {"scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds"} <= set(row)
+        assert 0 < row["eval_overhead"] < 1  # the per-epoch monitor ran and cost less than training
     again = _grid(tmp_path, {**scenarios, "random": {"fraction": 0.2, "seed": 0}})
     out = capsys.readouterr().out
     assert out.count("cached") == 6  # only the new scenario's runs are computed
@@ -47,7 +48,8 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
     assert [r["UA"] for r in old] == [r["UA"] for r in first["rows"]]
     results = json.loads((tmp_path / "tiny" / "results.json").read_text())
     assert len(results["summary"]) == 6 and (tmp_path / "tiny" / "gap_vs_time.png").stat().st_size > 1000
-    assert "## random" in (tmp_path / "tiny" / "results.md").read_text()
+    markdown = (tmp_path / "tiny" / "results.md").read_text()
+    assert "## random" in markdown and "| eval_overhead |" in markdown
 
 
 def test_aggregate_is_mean_and_sample_std_over_seeds():
