@@ -445,17 +445,21 @@ class CIFAR100(_TorchvisionSource):
             return data
         import pickle
 
-        sets = []
-        coarse_names: list[str] = []
-        for train, fine in ((True, data.train), (False, data.test)):
-            ds = self._dataset(train)
-            folder = Path(ds.root) / ds.base_folder
-            with open(folder / (ds.train_list if train else ds.test_list)[0][0], "rb") as f:
-                coarse = torch.as_tensor(pickle.load(f, encoding="latin1")["coarse_labels"], dtype=torch.long)
-            with open(folder / ds.meta["filename"], "rb") as f:
-                coarse_names = list(pickle.load(f, encoding="latin1")["coarse_label_names"])
-            sets.append(ImageSet(fine.images, coarse, fine.targets))
-        return LoadedData(sets[0], sets[1], tuple(coarse_names), data.classes)
+        from torchvision.datasets import CIFAR100 as TV
+
+        # The files super().load() just read and checked; torchvision keeps only their fine labels.
+        folder = Path(self.root) / TV.base_folder
+
+        def unpickle(name: str) -> dict[str, Any]:
+            with open(folder / name, "rb") as f:
+                return pickle.load(f, encoding="latin1")
+
+        sets = [
+            ImageSet(fine.images, torch.as_tensor(unpickle(files[0][0])["coarse_labels"]), fine.targets)
+            for fine, files in ((data.train, TV.train_list), (data.test, TV.test_list))
+        ]
+        coarse_names = tuple(unpickle(TV.meta["filename"])["coarse_label_names"])
+        return LoadedData(sets[0], sets[1], coarse_names, data.classes)
 
 
 class SVHN(_TorchvisionSource):
