@@ -14,6 +14,7 @@ from typing_extensions import override
 
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.metrics.outputs import SampleOutputCollector, SampleOutputs
+from lightning_unlearn.models.modes import eval_mode
 
 
 def _datamodule(trainer: pl.Trainer) -> Any:
@@ -43,14 +44,8 @@ def monitor_outputs(
     rank, world = trainer.global_rank, trainer.world_size
     shards = {name: Batch(*(t[rank::world] for t in full)) for name, full in sets.items()}
     joined = Batch(*(torch.cat([getattr(b, f) for b in shards.values()]) for f in Batch._fields))
-    modes = {m: m.training for m in pl_module.modules()}
-    pl_module.eval()
-    try:
-        with trainer.precision_plugin.forward_context():
-            probs = predict_probs(pl_module, dm, joined, pl_module.device)
-    finally:
-        for module, mode in modes.items():
-            module.training = mode
+    with eval_mode(pl_module), trainer.precision_plugin.forward_context():
+        probs = predict_probs(pl_module, dm, joined, pl_module.device)
     parts = torch.split(torch.arange(joined.targets.numel()), [b.targets.numel() for b in shards.values()])
     outputs = {}
     for name, part in zip(shards, parts, strict=True):

@@ -14,6 +14,7 @@ from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_d
 from lightning_unlearn.losses.unseen_target import TargetKind, reference_values, still_memorised
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
+from lightning_unlearn.models.modes import eval_mode
 
 TeacherNorm = Literal["running", "batch"]
 Control = Literal["auto", "none", "holdout"]
@@ -154,16 +155,10 @@ class FeatureConstraintUnlearner(UnlearningModule):
         if self.control_kind is None:
             return
         probs, targets = [], []
-        modes = {m: m.training for m in self.modules()}
-        self.eval()
-        try:
-            with torch.inference_mode():
-                for batch in self.batches("holdout"):
-                    probs.append(self(batch.inputs).float().softmax(-1))
-                    targets.append(batch.targets)
-        finally:
-            for module, mode in modes.items():
-                module.training = mode
+        with eval_mode(self), torch.inference_mode():
+            for batch in self.batches("holdout"):
+                probs.append(self(batch.inputs).float().softmax(-1))
+                targets.append(batch.targets)
         self.unseen_reference = reference_values(torch.cat(probs), torch.cat(targets), self.control_kind).clone()
 
     def _make_teacher(self) -> FeatureClassifier:
