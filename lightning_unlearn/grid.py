@@ -97,7 +97,7 @@ def _store(folder: Path, result: StageResult) -> None:
     atomic_write_json(folder / "result.json", record)  # written last: its presence marks a finished run
 
 
-def _run(label: str, out: Path, folder_name: str, configs: list[str], extra: list[str]) -> tuple[StageResult, bool]:
+def _run(out: Path, folder_name: str, configs: list[str], extra: list[str]) -> tuple[StageResult, bool]:
     folder = out / folder_name
     cached = _cached(folder)
     if cached is not None:
@@ -159,7 +159,7 @@ def plot_gap_vs_time(summary: Sequence[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False)
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         for s in summary:
-            if s["scenario"] != scenario or s["method"] in ("original",) or "avg_gap" not in s:
+            if s["scenario"] != scenario or "avg_gap" not in s:
                 continue
             ax.errorbar(s["seconds"], s["avg_gap"], yerr=s.get("avg_gap_std", 0), fmt="o", capsize=2)
             ax.annotate(
@@ -219,9 +219,7 @@ def run_grid(
 
     first = next(iter(scenarios.values()))
     original_key = content_key("original", *base, original, first)
-    original_result, cached = _run(
-        "original", cache, f"original-{original_key[:12]}", [*base, original], [forget_override(first)]
-    )
+    original_result, cached = _run(cache, f"original-{original_key[:12]}", [*base, original], [forget_override(first)])
     progress("original", cached, original_result.seconds)
     original_ckpt = Path(original_result.info["checkpoint"])
     rows: list[dict[str, Any]] = []
@@ -231,7 +229,7 @@ def run_grid(
         forget_arg = forget_override(spec)
         retrain_key = content_key("retrain", *base, retrain, spec)
         retrain_result, cached = _run(
-            "retrain", folder, f"retrain-{retrain_key[:12]}", [*base, retrain], [forget_arg, "--seed_everything=0"]
+            folder, f"retrain-{retrain_key[:12]}", [*base, retrain], [forget_arg, "--seed_everything=0"]
         )
         progress(f"{scenario} retrain", cached, retrain_result.seconds)
         retrain_result.name = "retrain"
@@ -248,7 +246,7 @@ def run_grid(
                     f"--receipt.reference_outputs={reference}",
                 ]
                 try:
-                    result, cached = _run(method, folder, f"{method}-seed{seed}-{key[:12]}", [*base, config], extra)
+                    result, cached = _run(folder, f"{method}-seed{seed}-{key[:12]}", [*base, config], extra)
                 except (FloatingPointError, ValueError, RuntimeError) as err:  # one failed cell, not a failed grid
                     done += 1
                     print(f"[{done}/{total}] {scenario} {method} seed {seed}: FAILED: {err}", flush=True)
