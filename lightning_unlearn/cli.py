@@ -70,7 +70,7 @@ def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
 
 
 def main() -> None:
-    """Console entry point: ``experiment`` runs a whole experiment, ``verify`` checks a receipt, anything else the CLI.
+    """Console entry point: ``experiment``, ``grid``, ``tune``, ``verify`` (a receipt), anything else the CLI.
 
     Bad input (a wrong forget set, a missing or mismatched checkpoint, ...) ends with one ``error:`` line and
     exit code 2 instead of a traceback; set ``LIGHTNING_UNLEARN_DEBUG=1`` to see the traceback.
@@ -86,6 +86,10 @@ def main() -> None:
             from lightning_unlearn.grid import grid_main
 
             grid_main(sys.argv[2:])
+        elif len(sys.argv) > 1 and sys.argv[1] == "tune":
+            from lightning_unlearn.tuning import tune_main
+
+            tune_main(sys.argv[2:])
         elif len(sys.argv) > 1 and sys.argv[1] == "verify":
             from lightning_unlearn.receipt import verify_main
 

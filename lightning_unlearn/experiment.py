@@ -26,7 +26,7 @@ from lightning_unlearn.callbacks import (
 from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
 from lightning_unlearn.io import atomic_path, atomic_write_json
-from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
+from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.outputs import SampleOutputs
 from lightning_unlearn.metrics.summary import summarize
 from lightning_unlearn.plots import plot_confidence, plot_curves, plot_forget_predictions, step_series
@@ -145,8 +145,52 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
     )
 
 
+def evaluate_stage(
+    stage: str, configs: Sequence[str], ckpt: str | Path, out: Path, extra: Sequence[str] = ()
+) -> StageResult:
+    """Score a saved model on the full evaluation sets through the CLI's ``test``, without training it.
+
+    How a model that did nothing (the original, on another forget set) is put in a table beside the methods:
+    its ``seconds`` are 0.
+    """
+    args = ["test"]
+    for config in configs:
+        args += ["--config", config]
+    args += [
+        f"--data.split_file={out / 'split.json'}",
+        _logger_arg(out, stage),
+        f"--trainer.default_root_dir={out / stage}",
+        "--trainer.callbacks=[]",
+        f"--ckpt_path={ckpt}",
+        *extra,
+    ]
+    cli = cli_main(args)
+    outputs = _callback(cli, ForgettingMetrics).outputs
+    save_outputs(outputs, out / stage / "outputs.pt")
+    split, data = cli.datamodule.split, cli.datamodule.data
+    return StageResult(
+        name=stage,
+        outputs=outputs,
+        random_forget_probs=_random_forget_probs(cli),
+        seconds=0.0,
+        classes=data.classes if data is not None else (),
+        info={
+            "epochs": 0,
+            "eval_seconds": 0.0,
+            "eval_overhead": float("nan"),
+            "model": type(cli.model).__name__,
+            "checkpoint": str(ckpt),
+            "forget_sha256": split.sha256 if split is not None else None,
+        },
+    )
+
+
 def build_rows(results: Sequence[StageResult], seed: int = 0) -> list[dict[str, Any]]:
-    """One report row per stage: every metric, its gap to the ``retrain`` stage, and the run-time ratio."""
+    """One report row per stage: every metric, its gap to the ``retrain`` stage, and the run-time ratio.
+
+    With a validation set, ``avg_gap_val`` is the same gap with the validation set in place of the test set
+    (:data:`~lightning_unlearn.metrics.gap.SELECTION_GAP_METRICS`): the score a recipe is chosen by.
+    """
     retrain = next((r for r in results if r.name == "retrain"), None)
     rows = []
     for result in results:
@@ -162,6 +206,8 @@ def build_rows(results: Sequence[StageResult], seed: int = 0) -> list[dict[str, 
         reference = rows[[r.name for r in results].index("retrain")]
         for row in rows:
             row["avg_gap"] = avg_gap(row, reference, GAP_METRICS)
+            if all(k in row and k in reference for k in SELECTION_GAP_METRICS):
+                row["avg_gap_val"] = avg_gap(row, reference, SELECTION_GAP_METRICS)
             row["RTE"] = run_time_ratio(row["seconds"], reference["seconds"])
     return rows
 

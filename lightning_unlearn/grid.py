@@ -2,9 +2,11 @@
 
 The original model is trained once; each forget scenario gets one retrained model; each method runs once per
 scenario and seed. Every run is a real CLI ``fit`` (see :mod:`lightning_unlearn.experiment`) whose folder,
-under ``<out_dir>/runs/``, is named after a SHA-256 of everything that determines it (config files, scenario,
-seed, and the runs it starts from). A rerun, or another grid in the same ``out_dir`` (an ablation sharing the
-original and retrained models), reuses every run whose inputs did not change and computes only the rest.
+under ``<out_dir>/runs/``, is named after a SHA-256 of everything that determines it (config files, the
+package's code, the source of a user's own method, scenario, seed, and the runs it starts from). A rerun, or
+another grid in the same ``out_dir`` (an ablation sharing the original and retrained models), reuses every run
+whose inputs did not change and computes only the rest. The original model is also scored on every scenario's
+sets, as the row ``original``: what doing nothing scores.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,17 @@ import torch
 
 from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
 from lightning_unlearn.data.forget import SELECTORS
-from lightning_unlearn.experiment import StageResult, build_rows, resolve_methods, run_stage
+from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, resolve_methods, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from lightning_unlearn.report import format_value
 
 #: The columns aggregated over seeds.
 SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE", "eval_overhead")
+#: The package whose code every run's key includes.
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PACKAGE_NAME = __name__.partition(".")[0]
+#: Files of ``methods/`` that every unlearning run executes; each other file there is one method's own.
+SHARED_METHOD_FILES = ("__init__.py", "base.py")
 
 
 def content_key(*parts: Any) -> str:
@@ -42,19 +50,62 @@ def content_key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-def code_of(config: str) -> str:
-    """SHA-256 of the source file that defines a config's ``model.class_path``, so code changes invalidate runs."""
+def package_fingerprint(own_module: str = "", root: Path | None = None) -> str:
+    """SHA-256 of the package code a run executes: its Python files (relative path and content), in a fixed order.
+
+    Part of every run's cache key: a change to the code a run executes (the base module, the data module, a
+    loss, a metric, its own method) makes the grid recompute it instead of serving a result of the old code.
+    The files of ``methods/`` other than :data:`SHARED_METHOD_FILES` each hold one method: only the run's own
+    counts, so editing one method leaves the other methods' runs cached.
+
+    Args:
+        own_module: The module of the run's own class (:func:`module_of`), e.g. ``lightning_unlearn.methods.scrub``.
+        root: The package folder (default: this package).
+    """
+    root = root or PACKAGE_ROOT
+    prefix = f"{PACKAGE_NAME}."
+    own = own_module.removeprefix(prefix).replace(".", "/") + ".py" if own_module.startswith(prefix) else ""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("methods/") and path.name not in SHARED_METHOD_FILES and relative != own:
+            continue
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def module_of(config: str) -> str:
+    """The module that defines a config's ``model.class_path`` (``""`` without one).
+
+    ``lightning_unlearn.methods.FineTune`` is defined in ``lightning_unlearn.methods.finetune``.
+    """
     import importlib
-    import inspect
 
     import yaml
 
-    class_path = ((yaml.safe_load(Path(config).read_text()) or {}).get("model") or {}).get("class_path")
+    class_path = ((yaml.safe_load(Path(config).read_text()) or {}).get("model") or {}).get("class_path") or ""
     if not class_path:
         return ""
     module_name, _, name = class_path.rpartition(".")
-    source = inspect.getsourcefile(getattr(importlib.import_module(module_name), name)) or ""
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else ""
+    return str(getattr(importlib.import_module(module_name), name).__module__)
+
+
+def code_of(config: str) -> str:
+    """SHA-256 of the code a config's run executes.
+
+    The package's (:func:`package_fingerprint`) and, for a user's own method outside the package, the source
+    file of its module.
+    """
+    import importlib
+    import inspect
+
+    module = module_of(config)
+    digest = hashlib.sha256(package_fingerprint(module).encode())
+    if module and not module.startswith(f"{PACKAGE_NAME}."):
+        source = inspect.getsourcefile(importlib.import_module(module))
+        if source:
+            digest.update(Path(source).read_bytes())
+    return digest.hexdigest()
 
 
 def forget_override(spec: dict[str, Any]) -> str:
@@ -97,14 +148,146 @@ def _store(folder: Path, result: StageResult) -> None:
     atomic_write_json(folder / "result.json", record)  # written last: its presence marks a finished run
 
 
-def _run(out: Path, folder_name: str, configs: list[str], extra: list[str]) -> tuple[StageResult, bool]:
-    folder = out / folder_name
+def _cached_or_run(folder: Path, compute: Callable[[], StageResult]) -> tuple[StageResult, bool]:
     cached = _cached(folder)
     if cached is not None:
         return cached, True
-    result = run_stage(folder_name, configs, out, extra)
+    result = compute()
     _store(folder, result)
     return result, False
+
+
+class Progress:
+    """One line per finished run: its place in the whole, how long it took (or that it was cached), elapsed time."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.start = time.perf_counter()
+
+    def step(self, label: str, how: str) -> None:
+        """Report one run as finished."""
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        print(f"[{self.done}/{self.total}] {label}: {how} (elapsed {elapsed:.0f} s)", flush=True)
+
+    def ran(self, label: str, result: StageResult, cached: bool) -> None:
+        """Report a run's result: ``cached`` or its seconds."""
+        self.step(label, "cached" if cached else f"{result.seconds:.1f} s")
+
+
+@dataclass
+class Workspace:
+    """What every run of a grid shares: the run cache, the base configs, the original model."""
+
+    cache: Path
+    base: list[str]
+    original_config: str
+    original_key: str
+    original: StageResult
+
+    @property
+    def original_ckpt(self) -> Path:
+        """The original model's checkpoint."""
+        return Path(self.original.info["checkpoint"])
+
+
+@dataclass
+class Scenario:
+    """One forget scenario of a workspace: its split folder and its retrained model."""
+
+    name: str
+    spec: dict[str, Any]
+    folder: Path
+    retrain_key: str
+    retrain: StageResult
+
+    @property
+    def forget_arg(self) -> str:
+        """The argument that sets this scenario's forget specification."""
+        return forget_override(self.spec)
+
+    @property
+    def reference(self) -> Path:
+        """The retrained model's saved outputs."""
+        return self.folder / f"retrain-{self.retrain_key[:12]}" / "outputs.pt"
+
+
+def prepare_workspace(
+    data: str,
+    original: str,
+    first_spec: dict[str, Any],
+    out_dir: str | Path,
+    trainer: str | None,
+    progress: Progress,
+) -> Workspace:
+    """Train (or reuse) the original model on all training data of ``data`` (with ``first_spec`` as its split)."""
+    cache = Path(out_dir) / "runs"
+    base = [data] + ([trainer] if trainer else [])
+    key = content_key("original", *base, original, code_of(original), first_spec)
+    folder = f"original-{key[:12]}"
+    result, cached = _cached_or_run(
+        cache / folder, lambda: run_stage(folder, [*base, original], cache, [forget_override(first_spec)])
+    )
+    progress.ran("original", result, cached)
+    return Workspace(cache, base, original, key, result)
+
+
+def prepare_scenario(ws: Workspace, name: str, spec: dict[str, Any], retrain: str, progress: Progress) -> Scenario:
+    """Retrain (or reuse) the gold standard of one forget scenario."""
+    folder = ws.cache / f"{name}-{content_key(*ws.base, spec)[:12]}"  # one split file per scenario
+    key = content_key("retrain", *ws.base, retrain, code_of(retrain), spec)
+    stage = f"retrain-{key[:12]}"
+    extra = [forget_override(spec), "--seed_everything=0"]
+    result, cached = _cached_or_run(folder / stage, lambda: run_stage(stage, [*ws.base, retrain], folder, extra))
+    progress.ran(f"{name} retrain", result, cached)
+    result.name = "retrain"
+    return Scenario(name, spec, folder, key, result)
+
+
+def score_original(ws: Workspace, scenario: Scenario, progress: Progress) -> StageResult:
+    """The original model scored on the scenario's sets (doing nothing), cached like a run."""
+    stage = f"original-{content_key(ws.original_key, scenario.retrain_key)[:12]}"
+    extra = [scenario.forget_arg]
+    result, cached = _cached_or_run(
+        scenario.folder / stage,
+        lambda: evaluate_stage(stage, [*ws.base, ws.original_config], ws.original_ckpt, scenario.folder, extra),
+    )
+    progress.step(f"{scenario.name} original (doing nothing)", "cached" if cached else "scored")
+    result.name = "original"
+    return result
+
+
+def run_method(ws: Workspace, scenario: Scenario, config: str, seed: int) -> tuple[StageResult, bool]:
+    """Run (or reuse) one method config on one scenario with one seed; the result is named after the config."""
+    method = Path(config).stem
+    key = content_key(
+        method, *ws.base, config, code_of(config), scenario.spec, seed, ws.original_key, scenario.retrain_key
+    )
+    stage = f"{method}-seed{seed}-{key[:12]}"
+    extra = [
+        scenario.forget_arg,
+        f"--seed_everything={seed}",
+        f"--model.init_args.original_ckpt={ws.original_ckpt}",
+        f"--forgetting_metrics.reference_outputs={scenario.reference}",
+        f"--receipt.reference_outputs={scenario.reference}",
+    ]
+    result, cached = _cached_or_run(
+        scenario.folder / stage, lambda: run_stage(stage, [*ws.base, config], scenario.folder, extra)
+    )
+    result.name = method
+    return result, cached
+
+
+def scenario_rows(scenario: Scenario, result: StageResult, seed: int) -> list[dict[str, Any]]:
+    """The report row of ``result`` (a method's or the original's), scored against the scenario's retrained model."""
+    rows = build_rows([scenario.retrain, result])
+    name = result.name
+    return [
+        {"scenario": scenario.name, "seed": seed, **row, "retrain_seconds": scenario.retrain.seconds}
+        for row in rows
+        if row["method"] == name
+    ]
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,31 +307,60 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def regime(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Whether the benchmark can tell unlearning from doing nothing, per scenario.
+
+    For each scenario: the original's retain accuracy and UA, the retrained model's UA, TA and test error, and
+    the original's Avg.Gap to the retrained model (what doing nothing scores). ``original_RA`` is the
+    original's retain accuracy on the first scenario. Keys end in ``_<scenario>``.
+    """
+    out: dict[str, float] = {}
+    for row in rows:
+        if row["method"] not in ("original", "retrain"):
+            continue
+        suffix = f"_{row['scenario']}"
+        if row["method"] == "original":
+            out.setdefault("original_RA", row["RA"])
+            out[f"original_RA{suffix}"] = row["RA"]
+            out[f"original_UA{suffix}"] = row["UA"]
+            out[f"original_avg_gap{suffix}"] = row["avg_gap"]
+        else:
+            out[f"retrain_UA{suffix}"] = row["UA"]
+            out[f"retrain_TA{suffix}"] = row["TA"]
+            out[f"retrain_test_error{suffix}"] = 100.0 - row["TA"]
+    return out
+
+
 def results_markdown(summary: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
     """One table per scenario: mean ± std over seeds."""
-    lines = [f"# Benchmark: {meta['name']}", ""] + [f"- {k}: {v}" for k, v in meta.items() if k != "name"] + [""]
+    lines = [f"# Benchmark: {meta['name']}", ""]
+    lines += [f"- {k}: {v}" for k, v in meta.items() if k not in ("name", "regime")]
+    if meta.get("regime"):
+        lines += ["", "Regime (the original scored like any method; the retrained models):", ""]
+        lines += [f"- {k}: {format_value(v)}" for k, v in meta["regime"].items()]
+    lines.append("")
     for scenario in dict.fromkeys(s["scenario"] for s in summary):
         lines += [f"## {scenario}", "", "| method | " + " | ".join(SUMMARY_KEYS) + " |"]
         lines.append("| --- | " + " | ".join("---" for _ in SUMMARY_KEYS) + " |")
         for s in summary:
-            if s["scenario"] != scenario:
-                continue
-            cells = []
-            for key in SUMMARY_KEYS:
-                if key not in s:
-                    cells.append("-")
-                elif s["seeds"] > 1 and s[f"{key}_std"] > 0:
-                    cells.append(f"{format_value(s[key])} ± {format_value(s[f'{key}_std'])}")
-                else:
-                    cells.append(format_value(s[key]))
-            lines.append(f"| {s['method']} | " + " | ".join(cells) + " |")
+            if s["scenario"] == scenario:
+                lines.append(f"| {s['method']} | " + " | ".join(_cell(s, key) for key in SUMMARY_KEYS) + " |")
         lines.append("")
     lines += [
         "Mean ± standard deviation over the seeds of each unlearning run (one split and one retrained model per",
         "scenario). avg_gap: mean |difference to retrain| over UA, RA, TA, MIA; RTE: seconds / retrain's seconds;",
-        "eval_overhead: seconds of the per-epoch metric callbacks / seconds of training.",
+        "eval_overhead: seconds of the per-epoch metric callbacks / seconds of training; original: the original",
+        "model itself (doing nothing).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cell(entry: dict[str, Any], key: str) -> str:
+    if key not in entry:
+        return "-"
+    if entry["seeds"] > 1 and entry[f"{key}_std"] > 0:
+        return f"{format_value(entry[key])} ± {format_value(entry[f'{key}_std'])}"
+    return format_value(entry[key])
 
 
 def plot_gap_vs_time(summary: Sequence[dict[str, Any]], path: Path) -> None:
@@ -159,7 +371,7 @@ def plot_gap_vs_time(summary: Sequence[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False)
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         for s in summary:
-            if s["scenario"] != scenario or "avg_gap" not in s:
+            if s["scenario"] != scenario or "avg_gap" not in s or s["seconds"] <= 0:
                 continue
             ax.errorbar(s["seconds"], s["avg_gap"], yerr=s.get("avg_gap_std", 0), fmt="o", capsize=2)
             ax.annotate(
@@ -170,6 +382,17 @@ def plot_gap_vs_time(summary: Sequence[dict[str, Any]], path: Path) -> None:
         ax.set_ylabel("Avg.Gap to retrain")
         ax.set_title(scenario)
     save_figure(fig, path)
+
+
+def scenario_methods(methods: Sequence[str], methods_dir: str, scenario: str) -> list[str]:
+    """The method configs of one scenario.
+
+    ``<methods_dir>/<scenario>/<name>.yaml`` where it exists (a recipe tuned for that scenario, as
+    ``lightning-unlearn tune`` writes them), else ``<methods_dir>/<name>.yaml``.
+    """
+    shared = resolve_methods(methods, methods_dir)
+    own = Path(methods_dir) / scenario
+    return [str(own / Path(c).name) if (own / Path(c).name).is_file() else c for c in shared]
 
 
 def run_grid(
@@ -193,7 +416,8 @@ def run_grid(
         retrain: YAML config of the retrained model.
         scenarios: Scenario name -> forget specification (``{"fraction": 0.1, "seed": 0}``, ``{"classes": [0]}``).
         methods: Method names (configs under ``methods_dir``) or ``"all"``.
-        methods_dir: Folder of the method configs of this grid.
+        methods_dir: Folder of the method configs of this grid; a subfolder named after a scenario holds
+            recipes for that scenario only (what ``lightning-unlearn tune`` writes).
         seeds: Seeds of the unlearning runs (default ``[0]``); the split and the retrained model are shared.
         out_dir: Parent folder of the grid's results folder and of the shared ``runs/`` cache.
         trainer: Optional YAML config applied to every run (e.g. ``accelerator: gpu``).
@@ -204,74 +428,45 @@ def run_grid(
     seeds = seeds or [0]
     out = Path(out_dir) / name
     out.mkdir(parents=True, exist_ok=True)
-    cache = Path(out_dir) / "runs"
-    method_configs = resolve_methods(methods, methods_dir)
-    base = [data] + ([trainer] if trainer else [])
-    total = 1 + len(scenarios) * (1 + len(method_configs) * len(seeds))
-    done = 0
-    start = time.perf_counter()
-
-    def progress(label: str, cached: bool, seconds: float) -> None:
-        nonlocal done
-        done += 1
-        how = "cached" if cached else f"{seconds:.1f} s"
-        print(f"[{done}/{total}] {label}: {how} (elapsed {time.perf_counter() - start:.0f} s)", flush=True)
-
-    first = next(iter(scenarios.values()))
-    original_key = content_key("original", *base, original, first)
-    original_result, cached = _run(cache, f"original-{original_key[:12]}", [*base, original], [forget_override(first)])
-    progress("original", cached, original_result.seconds)
-    original_ckpt = Path(original_result.info["checkpoint"])
+    configs = {s: scenario_methods(methods, methods_dir, s) for s in scenarios}
+    progress = Progress(1 + sum(2 + len(c) * len(seeds) for c in configs.values()))
+    ws = prepare_workspace(data, original, next(iter(scenarios.values())), out_dir, trainer, progress)
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for scenario, spec in scenarios.items():
-        folder = cache / f"{scenario}-{content_key(*base, spec)[:12]}"  # one split file per scenario
-        forget_arg = forget_override(spec)
-        retrain_key = content_key("retrain", *base, retrain, spec)
-        retrain_result, cached = _run(
-            folder, f"retrain-{retrain_key[:12]}", [*base, retrain], [forget_arg, "--seed_everything=0"]
-        )
-        progress(f"{scenario} retrain", cached, retrain_result.seconds)
-        retrain_result.name = "retrain"
-        reference = folder / f"retrain-{retrain_key[:12]}" / "outputs.pt"
-        for config in method_configs:
-            method = Path(config).stem
+    for scenario_name, spec in scenarios.items():
+        scenario = prepare_scenario(ws, scenario_name, spec, retrain, progress)
+        rows += scenario_rows(scenario, scenario.retrain, 0)
+        rows += scenario_rows(scenario, score_original(ws, scenario, progress), 0)
+        for config in configs[scenario_name]:
             for seed in seeds:
-                key = content_key(method, *base, config, code_of(config), spec, seed, original_key, retrain_key)
-                extra = [
-                    forget_arg,
-                    f"--seed_everything={seed}",
-                    f"--model.init_args.original_ckpt={original_ckpt}",
-                    f"--forgetting_metrics.reference_outputs={reference}",
-                    f"--receipt.reference_outputs={reference}",
-                ]
+                label = f"{scenario_name} {Path(config).stem} seed {seed}"
                 try:
-                    result, cached = _run(folder, f"{method}-seed{seed}-{key[:12]}", [*base, config], extra)
+                    result, cached = run_method(ws, scenario, config, seed)
                 except (FloatingPointError, ValueError, RuntimeError) as err:  # one failed cell, not a failed grid
-                    done += 1
-                    print(f"[{done}/{total}] {scenario} {method} seed {seed}: FAILED: {err}", flush=True)
-                    failures.append({"scenario": scenario, "method": method, "seed": seed, "error": str(err)})
+                    progress.step(label, f"FAILED: {err}")
+                    failures.append(
+                        {"scenario": scenario_name, "method": Path(config).stem, "seed": seed, "error": str(err)}
+                    )
                     continue
-                progress(f"{scenario} {method} seed {seed}", cached, result.seconds)
-                result.name = method
-                for row in build_rows([retrain_result, result]):
-                    if row["method"] == method:
-                        rows.append(
-                            {"scenario": scenario, "seed": seed, **row, "retrain_seconds": retrain_result.seconds}
-                        )
-        for row in build_rows([retrain_result]):
-            rows.append({"scenario": scenario, "seed": 0, **row, "retrain_seconds": retrain_result.seconds})
-    summary = aggregate(rows)
+                progress.ran(label, result, cached)
+                rows += scenario_rows(scenario, result, seed)
     meta = {
         "name": name,
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
         "seeds": seeds,
         "scenarios": scenarios,
-        "original_seconds": original_result.seconds,
-        "wall_seconds": round(time.perf_counter() - start, 1),
+        "original_seconds": ws.original.seconds,
+        "wall_seconds": round(time.perf_counter() - progress.start, 1),
         "failures": failures,
+        "regime": regime(rows),
     }
+    return write_results(out, meta, rows)
+
+
+def write_results(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write ``results.json``, ``results.md`` and ``gap_vs_time.png`` in ``out``; print the tables."""
+    summary = aggregate(rows)
     results = {"meta": meta, "rows": rows, "summary": summary}
     atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "results.md", results_markdown(summary, meta))

@@ -19,7 +19,8 @@ def _keys(path: Path) -> set[str]:
 
 MODEL_CONFIGS = [p for p in CONFIGS if "model" in _keys(p)]
 DATA_CONFIGS = [p for p in CONFIGS if "data" in _keys(p) and "model" not in _keys(p) and p.name.startswith("data")]
-GRID_CONFIGS = [p for p in CONFIGS if "scenarios" in _keys(p)]
+GRID_CONFIGS = [p for p in CONFIGS if "scenarios" in _keys(p) and "search" not in _keys(p)]
+TUNE_CONFIGS = [p for p in CONFIGS if "search" in _keys(p)]
 
 
 def _data_config_for(config: Path) -> Path:
@@ -39,7 +40,7 @@ def _parses(*configs: Path) -> None:
 
 
 def test_every_config_is_classified():
-    classified = {*MODEL_CONFIGS, *DATA_CONFIGS, *GRID_CONFIGS}
+    classified = {*MODEL_CONFIGS, *DATA_CONFIGS, *GRID_CONFIGS, *TUNE_CONFIGS}
     experiments = {p for p in CONFIGS if p.name == "experiment.yaml"}
     assert set(CONFIGS) - classified - experiments == set()
 
@@ -63,6 +64,20 @@ def test_grid_config_names_existing_files(config):
         assert Path(cfg[key]).is_file(), (config, key)
     assert cfg["scenarios"], config
     assert resolve_methods(cfg["methods"], cfg.get("methods_dir", "configs/methods")), config
+
+
+@pytest.mark.parametrize("config", TUNE_CONFIGS, ids=str)
+def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys):
+    from lightning_unlearn.tuning import candidate_config, candidates
+
+    cfg = yaml.safe_load(config.read_text())
+    for key in ("data", "original", "retrain"):
+        assert Path(cfg[key]).is_file(), (config, key)
+    for method, space in cfg["search"].items():
+        base = Path(cfg["methods_dir"]) / f"{method}.yaml"
+        first, *_ = candidates(space, cfg.get("max_configs", 8))
+        _parses(Path(cfg["data"]), candidate_config(str(base), first, tmp_path / method))  # every knob is a real key
+        assert "class_path" in capsys.readouterr().out
 
 
 def test_experiment_configs_name_existing_files():

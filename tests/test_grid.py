@@ -30,24 +30,27 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
     scenarios = {"class_0": {"classes": [0]}}
     first = _grid(tmp_path, scenarios)
     out = capsys.readouterr().out
-    assert out.count("cached") == 0 and "[6/6]" in out  # original, retrain, 2 methods x 2 seeds
+    # original, retrain, the original scored on the scenario, 2 methods x 2 seeds
+    assert out.count("cached") == 0 and "[7/7]" in out
     assert {(r["method"], r["seed"]) for r in first["rows"]} == {
         ("finetune", 0),
         ("finetune", 1),
         ("feature_constraint", 0),
         ("feature_constraint", 1),
         ("retrain", 0),
+        ("original", 0),
     }
     for row in first["rows"]:
         assert {"scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds"} <= set(row)
-        assert 0 < row["eval_overhead"] < 1  # the per-epoch monitor ran and cost less than training
+        if row["method"] != "original":
+            assert 0 < row["eval_overhead"] < 1  # the per-epoch monitor ran and cost less than training
     again = _grid(tmp_path, {**scenarios, "random": {"fraction": 0.2, "seed": 0}})
     out = capsys.readouterr().out
-    assert out.count("cached") == 6  # only the new scenario's runs are computed
+    assert out.count("cached") == 7  # only the new scenario's runs are computed
     old = [r for r in again["rows"] if r["scenario"] == "class_0"]
     assert [r["UA"] for r in old] == [r["UA"] for r in first["rows"]]
     results = json.loads((tmp_path / "tiny" / "results.json").read_text())
-    assert len(results["summary"]) == 6 and (tmp_path / "tiny" / "gap_vs_time.png").stat().st_size > 1000
+    assert len(results["summary"]) == 8 and (tmp_path / "tiny" / "gap_vs_time.png").stat().st_size > 1000
     markdown = (tmp_path / "tiny" / "results.md").read_text()
     assert "## random" in markdown and "| eval_overhead |" in markdown
 
@@ -97,5 +100,70 @@ def test_sub_class_scenario_replaces_the_data_config_forget_spec(tmp_path):
     assert forgotten == {
         ((), (1,), 24)
     }  # one split, shared by retrain and the method; the data config's class 0 is gone
-    assert {r["method"] for r in result["rows"]} == {"finetune", "retrain"}
+    assert {r["method"] for r in result["rows"]} == {"finetune", "retrain", "original"}
     assert all("TA_forgotten" in r for r in result["rows"])
+
+
+def test_the_original_is_scored_against_each_retrained_model_like_any_method(tmp_path):
+    result = run_grid(
+        name="regime",
+        data=f"{FIXTURES}/data.yaml",
+        original=f"{FIXTURES}/original.yaml",
+        retrain=f"{FIXTURES}/retrain.yaml",
+        scenarios={"class_0": {"classes": [0]}, "random": {"fraction": 0.2, "seed": 0}},
+        methods=["finetune"],
+        methods_dir=f"{FIXTURES}/methods",
+        out_dir=str(tmp_path),
+    )
+    originals = {r["scenario"]: r for r in result["rows"] if r["method"] == "original"}
+    assert set(originals) == {"class_0", "random"}
+    # the original trained on every sample: it still classifies the forgotten class, unlike its retrained model
+    assert originals["class_0"]["UA"] < 50 and originals["class_0"]["seconds"] == 0.0
+    assert originals["class_0"]["forget_sha256"] != originals["random"]["forget_sha256"]  # each scenario's sets
+    regime = result["meta"]["regime"]
+    assert regime["original_avg_gap_class_0"] == originals["class_0"]["avg_gap"] > 10
+    assert regime["original_UA_random"] == originals["random"]["UA"]
+    assert regime["original_RA"] == originals["class_0"]["RA"]
+    retrain = next(r for r in result["rows"] if r["method"] == "retrain" and r["scenario"] == "random")
+    assert regime["retrain_test_error_random"] == pytest.approx(100 - retrain["TA"])
+    assert "original_avg_gap_class_0" in (tmp_path / "regime" / "results.md").read_text()
+
+
+def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from lightning_unlearn import grid
+
+    package = tmp_path / "package"
+    shutil.copytree(grid.PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(grid, "PACKAGE_ROOT", package)
+
+    def run() -> str:
+        run_grid(
+            name="code",
+            data=f"{FIXTURES}/data.yaml",
+            original=f"{FIXTURES}/original.yaml",
+            retrain=f"{FIXTURES}/retrain.yaml",
+            scenarios={"class_0": {"classes": [0]}},
+            methods=["finetune"],
+            methods_dir=f"{FIXTURES}/methods",
+            out_dir=str(tmp_path / "out"),
+        )
+        return capsys.readouterr().out
+
+    def edit(relative: str) -> None:
+        path = package / relative
+        path.write_text(path.read_text() + "\n# an edit\n")
+
+    assert run().count("cached") == 0
+    assert run().count("cached") == 4  # original, retrain, the original scored, finetune
+    edit("methods/base.py")  # shared by every unlearning method, not finetune's own file
+    assert run().count("cached") == 0
+    edit("data/datamodule.py")
+    assert run().count("cached") == 0
+    edit("methods/scrub.py")  # another method's own file: nothing here runs it
+    (package / "metrics" / "NOTES.txt").write_text("not code")
+    assert run().count("cached") == 4
+    edit("methods/finetune.py")
+    out = run()
+    assert out.count("cached") == 3 and "finetune seed 0: cached" not in out

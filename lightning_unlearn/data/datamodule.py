@@ -31,6 +31,9 @@ warnings.filterwarnings("ignore", message="Total length of `list` across ranks i
 #: Training sets a module can ask for through its ``train_sets`` attribute (``all`` = forget + retain).
 TRAIN_SETS = ("all", "forget", "retain", "holdout")
 
+#: Evaluation sets drawn from the training set's validation share (see ``validation_fraction``).
+VALIDATION_SETS = ("val", "val_forget")
+
 #: How the per-set training loaders are combined. ``max_size_cycle``: an epoch is one pass over the largest
 #: requested set and the smaller ones start over when exhausted, so every step sees a batch of each set and no
 #: sample of the larger set is skipped. (``min_size`` would drop most of a large forget set when the retain
@@ -74,6 +77,9 @@ class UnlearningDataModule(pl.LightningDataModule):
         holdout_fraction: Share of the training set that no model of the experiment trains on (the ``holdout``
             training set): unseen data from the training distribution, for methods that need to know what
             unseen data looks like without reading the test set. 0 by default.
+        validation_fraction: Share of the training set that no model trains on and no method reads (the ``val``
+            evaluation set, with ``val_forget`` for class-wise forgetting): it stands in for the test set when
+            ``lightning-unlearn tune`` chooses a recipe, so no choice reads the test set. 0 by default.
         data_on_device: Keep the ``uint8`` image tensors on the accelerator (a GPU's memory holds CIFAR-10 many
             times over): batches are gathered there and never cross the PCIe bus; crop, flip and normalisation
             already run on the batch's device. Ignored on a CPU.
@@ -94,6 +100,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         fit_validation: bool = False,
         allow_forget_in_test: bool = False,
         holdout_fraction: float = 0.0,
+        validation_fraction: float = 0.0,
         data_on_device: bool = False,
         seed: int = 0,
     ) -> None:
@@ -114,6 +121,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.fit_validation = fit_validation
         self.allow_forget_in_test = allow_forget_in_test
         self.holdout_fraction = holdout_fraction
+        self.validation_fraction = validation_fraction
         self.data_on_device = data_on_device
         self.seed = seed
         self.train_sets: Mapping[str, float] | None = None
@@ -161,6 +169,7 @@ class UnlearningDataModule(pl.LightningDataModule):
             holdout_seed=self.seed,
             subclasses=train.subclasses,
             num_subclasses=self.source.num_subclasses,
+            validation_fraction=self.validation_fraction,
         )
         self._check_forget_not_in_test(train, test)
         module = self.trainer.lightning_module if self.trainer is not None else None
@@ -184,6 +193,7 @@ class UnlearningDataModule(pl.LightningDataModule):
             self.eval_sets["test_forget"] = Subset(test_ds, in_forgotten.nonzero().flatten().tolist())
         else:
             self.eval_sets["test"] = test_ds
+        self._add_validation_sets()
         log.info(
             "%s: %d train (%d forget, %d retain), %d test; forget sha256 %s",
             self.source.name,
@@ -193,6 +203,19 @@ class UnlearningDataModule(pl.LightningDataModule):
             len(test),
             self.split.sha256[:12],
         )
+
+    def _add_validation_sets(self) -> None:
+        """``val`` (and ``val_forget`` for class-wise forgetting), split like ``test`` and ``test_forget``."""
+        assert self.split is not None and self.data is not None and self._train is not None
+        validation = self.split.validation
+        if validation.numel() == 0:
+            return
+        in_forgotten = self._test_in_forgotten(self.data.train.take(validation))
+        if in_forgotten is None:
+            self.eval_sets["val"] = Subset(self._train, validation.tolist())
+            return
+        self.eval_sets["val"] = Subset(self._train, validation[~in_forgotten].tolist())
+        self.eval_sets["val_forget"] = Subset(self._train, validation[in_forgotten].tolist())
 
     def _test_in_forgotten(self, test: ImageSet) -> torch.Tensor | None:
         """Mask of the test samples of the forgotten classes (or subclasses); ``None`` for sample forgetting."""
@@ -362,7 +385,9 @@ class UnlearningDataModule(pl.LightningDataModule):
     def monitor_sets(self, size: int | None, seed: int = 0) -> dict[str, Batch]:
         """A seeded subsample of ``size`` samples (all if ``None``) of every evaluation set, as ``uint8`` batches.
 
-        The same samples every call, so per-epoch curves follow the same images.
+        The same samples every call, so per-epoch curves follow the same images. The validation sets (``val``,
+        ``val_forget``) are only in the full-set evaluation (``size=None``): they score finished runs for the
+        choice of a recipe, nothing watches them during training.
         """
         if not self.eval_sets:
             raise RuntimeError("call setup() before asking for monitor sets")
@@ -371,6 +396,8 @@ class UnlearningDataModule(pl.LightningDataModule):
             return cached
         out = {}
         for name, ds in self.eval_sets.items():
+            if size is not None and name in VALIDATION_SETS:
+                continue
             n = len(ds)  # type: ignore[arg-type]
             positions = torch.arange(n)
             if size is not None and size < n:

@@ -159,7 +159,10 @@ class ForgetSplit:
         spec: The specification as a dict.
         forget_classes: Class ids forgotten whole, for class-wise forgetting; empty otherwise.
         forget_subclasses: Subclass ids forgotten whole, for sub-class forgetting; empty otherwise.
-        holdout: Sorted training indices no model trains on (see ``make_split``); empty by default.
+        holdout: Sorted training indices no model trains on and methods may read (see ``make_split``); empty by
+            default.
+        validation: Sorted training indices no model trains on and no method reads: only the choice of a recipe
+            (``lightning-unlearn tune``) scores models on it, in place of the test set; empty by default.
         sha256: :func:`forget_hash` of ``forget``.
     """
 
@@ -172,6 +175,7 @@ class ForgetSplit:
     forget_classes: tuple[int, ...] = ()
     forget_subclasses: tuple[int, ...] = ()
     holdout: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    validation: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
     sha256: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -185,6 +189,7 @@ class ForgetSplit:
         record["forget_classes"] = list(self.forget_classes)
         record["forget_subclasses"] = list(self.forget_subclasses)
         record["holdout"] = self.holdout.tolist()
+        record["validation"] = self.validation.tolist()
         return record
 
     def save(self, path: str | Path) -> None:
@@ -197,9 +202,11 @@ class ForgetSplit:
         record = json.loads(Path(path).read_text())
         forget = torch.tensor(record["forget"], dtype=torch.long)
         holdout = torch.tensor(record.get("holdout", []), dtype=torch.long)
+        validation = torch.tensor(record.get("validation", []), dtype=torch.long)
         mask = torch.ones(record["num_train"], dtype=torch.bool)
         mask[forget] = False
         mask[holdout] = False
+        mask[validation] = False
         split = cls(
             forget=forget,
             retain=mask.nonzero().flatten(),
@@ -210,6 +217,7 @@ class ForgetSplit:
             forget_classes=tuple(record.get("forget_classes", ())),
             forget_subclasses=tuple(record.get("forget_subclasses", ())),
             holdout=holdout,
+            validation=validation,
         )
         if split.sha256 != record["sha256"]:
             raise ValueError(f"{path}: recorded sha256 {record['sha256']} does not match its indices ({split.sha256})")
@@ -226,6 +234,7 @@ def make_split(
     holdout_seed: int = 0,
     subclasses: Tensor | None = None,
     num_subclasses: int = 0,
+    validation_fraction: float = 0.0,
 ) -> ForgetSplit:
     """Apply a forget specification to a training set's labels.
 
@@ -241,9 +250,12 @@ def make_split(
             experiment trains on it (neither the original nor the retrained one), so it shows what unseen data
             from the training distribution looks like, without touching the test set. Forget and retain sets
             are drawn from the rest; ``fraction`` stays relative to the whole training set.
-        holdout_seed: Seed of the holdout draw.
+        holdout_seed: Seed of the holdout draw (and of the validation draw).
         subclasses: Training subclass labels ``[N]``, for ``spec.subclasses``.
         num_subclasses: Number of subclasses (to validate subclass ids).
+        validation_fraction: Share of the training set set aside after the holdout, likewise never trained on,
+            and never read by a method either: it stands in for the test set when a recipe is chosen, so no
+            choice reads the test set. ``fraction`` stays relative to the whole training set.
 
     Returns:
         The split.
@@ -253,14 +265,24 @@ def make_split(
             of range or repeated, an empty forget set, or a forget set that is the whole training set.
     """
     n = int(targets.numel())
-    if not 0.0 <= holdout_fraction < 1.0:
-        raise ValueError(f"holdout_fraction must lie in [0, 1), got {holdout_fraction}")
+    for name, share in (("holdout_fraction", holdout_fraction), ("validation_fraction", validation_fraction)):
+        if not 0.0 <= share < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {share}")
+    if holdout_fraction + validation_fraction >= 1.0:
+        raise ValueError(
+            f"holdout_fraction + validation_fraction must stay below 1, got {holdout_fraction} + {validation_fraction}"
+        )
     available = torch.ones(n, dtype=torch.bool)
     holdout = torch.zeros(0, dtype=torch.long)
-    if holdout_fraction > 0:
+    validation = torch.zeros(0, dtype=torch.long)
+    if holdout_fraction > 0 or validation_fraction > 0:
         gen = torch.Generator().manual_seed(holdout_seed * 1_000_003 + 17)
-        holdout = torch.randperm(n, generator=gen)[: max(1, round(holdout_fraction * n))].sort().values
-        available[holdout] = False
+        order = torch.randperm(n, generator=gen)  # the holdout is the same whether a validation set is drawn or not
+        n_holdout = max(1, round(holdout_fraction * n)) if holdout_fraction > 0 else 0
+        n_validation = max(1, round(validation_fraction * n)) if validation_fraction > 0 else 0
+        holdout = order[:n_holdout].sort().values
+        validation = order[n_holdout : n_holdout + n_validation].sort().values
+        available[order[: n_holdout + n_validation]] = False
     forget_classes: tuple[int, ...] = ()
     forget_subclasses: tuple[int, ...] = ()
     if spec.classes is not None:
@@ -293,7 +315,10 @@ def make_split(
         idx = _check_indices(values, n)
         clash = idx[~available[idx]]
         if clash.numel():
-            raise ValueError(f"forget indices {clash[:10].tolist()} lie in the holdout set; lower holdout_fraction")
+            raise ValueError(
+                f"forget indices {clash[:10].tolist()} lie in the holdout set (or the validation set); lower "
+                "holdout_fraction or validation_fraction"
+            )
     forget = idx.sort().values
     if forget.numel() >= int(available.sum()):
         raise ValueError(f"the forget set is the whole training set ({n} samples): nothing would remain")
@@ -309,4 +334,5 @@ def make_split(
         forget_classes=forget_classes,
         forget_subclasses=forget_subclasses,
         holdout=holdout,
+        validation=validation,
     )

@@ -2,6 +2,7 @@
 
 from lightning_unlearn.losses.balancers import (
     BALANCERS,
+    ConstrainedWeighting,
     DynamicWeightAverage,
     FixedWeights,
     LossBalancer,
@@ -16,6 +17,7 @@ from lightning_unlearn.losses.unseen_target import reference_values, still_memor
 
 __all__ = [
     "BALANCERS",
+    "ConstrainedWeighting",
     "DynamicWeightAverage",
     "FeatureDistance",
     "FixedWeights",

@@ -1,9 +1,11 @@
 """Loss balancers: combine the forget and recover losses into one objective with adaptive weights.
 
-Every balancer is an ``nn.Module`` called as ``total, weights = balancer(losses)`` with ``losses`` a 1-d
-tensor of non-negative task losses (forget first, recover second) and ``weights`` the effective weight of
-each task at this step (detached, for logging). Learnable balancers hold ``nn.Parameter``s that the
-unlearning module puts in their own optimiser group with weight decay 0.
+Every balancer is an ``nn.Module`` called as ``total, weights = balancer(losses, violation)`` with ``losses``
+a 1-d tensor of non-negative task losses (forget first, recover second), ``violation`` an optional measure
+of how far the forget task is from done (the share of forget samples still more confident than unseen data;
+only :class:`ConstrainedWeighting` reads it) and ``weights`` the effective weight of each task at this step
+(detached, for logging). Learnable balancers hold ``nn.Parameter``s that the unlearning module puts in their
+own optimiser group with weight decay 0.
 
 Choices and why: textbook uncertainty weighting lets a task whose loss is small (a feature MSE of 1e-3)
 drive its log-variance to about -7 and its weight to about 1,100, which collapsed a CIFAR-10 ResNet-18 to
@@ -39,8 +41,11 @@ class LossBalancer(nn.Module):
         if losses.shape != (self.num_tasks,):
             raise ValueError(f"{type(self).__name__} expects {self.num_tasks} losses, got shape {tuple(losses.shape)}")
 
-    def forward(self, losses: Tensor) -> tuple[Tensor, Tensor]:
-        """Combine ``losses`` into one scalar; also return each task's effective weight (detached)."""
+    def forward(self, losses: Tensor, violation: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Combine ``losses`` into one scalar; also return each task's effective weight (detached).
+
+        ``violation`` is ignored by every balancer but :class:`ConstrainedWeighting`.
+        """
         raise NotImplementedError
 
     def on_epoch_end(self) -> None:
@@ -62,7 +67,7 @@ class FixedWeights(LossBalancer):
             raise ValueError(f"weights must be non-negative, got {list(weights)}")
         self.register_buffer("weights", torch.tensor(list(weights), dtype=torch.float32))
 
-    def forward(self, losses: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, losses: Tensor, violation: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Weighted sum."""
         self._check(losses)
         w = self.weights.to(losses)
@@ -122,7 +127,7 @@ class UncertaintyWeighting(LossBalancer):
                 self.reference.mul_(self.ema).add_((1 - self.ema) * detached)
         return self.reference.clamp_min(1e-12).to(losses)
 
-    def forward(self, losses: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, losses: Tensor, violation: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Uncertainty-weighted sum of (normalised) losses."""
         self._check(losses)
         s: Tensor = self.log_var
@@ -163,7 +168,7 @@ class DynamicWeightAverage(LossBalancer):
         self.register_buffer("running_sum", torch.zeros(num_tasks))
         self.register_buffer("running_count", torch.zeros((), dtype=torch.long))
 
-    def forward(self, losses: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, losses: Tensor, violation: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Weighted sum with this epoch's weights; accumulates the epoch's mean losses."""
         self._check(losses)
         if self.training:
@@ -186,10 +191,72 @@ class DynamicWeightAverage(LossBalancer):
             self.weights = self.num_tasks * torch.softmax(ratio / self.temperature, dim=0)
 
 
+class ConstrainedWeighting(LossBalancer):
+    """Forgetting as a constraint, its weight a learnable Lagrange multiplier (dual ascent, as in GECO).
+
+    Unlearning asks to keep the recover loss low *subject to* the forget set no longer looking memorised. With
+    ``violation`` the share of forget samples still more confident than unseen data (the unlearner's holdout
+    control measures it) and a learnable ``s``:
+
+    ``total = exp(s) * L_f + L_r - s * (violation - tolerance)``
+
+    The forget weight ``exp(s)`` multiplies the forget loss; the last term (constant for the network) gives
+    ``s`` the gradient ``-(violation - tolerance)``, so the optimiser *raises* the forget weight while more
+    than ``tolerance`` of the forget samples are still memorised and *lowers* it once fewer are: neither
+    over-forgetting (the weight falls as soon as the forget set looks like unseen data) nor over-recovering (it
+    rises again when recovery makes forgotten samples memorised again). Rezende & Viola ("Taming VAEs", 2018)
+    balance a reconstruction constraint the same way.
+
+    Args:
+        num_tasks: Must be 2 (forget, recover).
+        tolerance: Share of forget samples allowed to stay above their target before the weight rises.
+        init_log_weight: Initial ``s`` (forget weight ``exp(s)``).
+        max_log_weight: Bound on the log-weight, applied smoothly (``max * tanh(s / max)``, so the gradient never
+            vanishes and ``s`` comes back as soon as the violation changes sign): the weight stays within
+            ``exp(±max_log_weight)``.
+
+    Raises:
+        ValueError: For a bad argument, or (when called) without ``violation``.
+    """
+
+    def __init__(
+        self,
+        num_tasks: int = 2,
+        tolerance: float = 0.05,
+        init_log_weight: float = 0.0,
+        max_log_weight: float = 4.0,
+    ) -> None:
+        super().__init__(num_tasks)
+        if num_tasks != 2:
+            raise ValueError(f"ConstrainedWeighting balances a forget and a recover loss, got num_tasks={num_tasks}")
+        if not 0.0 <= tolerance < 1.0:
+            raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
+        if max_log_weight <= 0 or abs(init_log_weight) > max_log_weight:
+            raise ValueError(f"need |init_log_weight| <= max_log_weight > 0, got {init_log_weight}, {max_log_weight}")
+        self.tolerance = tolerance
+        self.max_log_weight = max_log_weight
+        self.log_weight = nn.Parameter(torch.tensor(float(init_log_weight)))
+
+    def forward(self, losses: Tensor, violation: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``exp(s) * L_f + L_r - s * (violation - tolerance)``; weights ``[exp(s), 1]``."""
+        self._check(losses)
+        if violation is None:
+            raise ValueError(
+                "the constrained balancer needs a violation signal: use it with the holdout control "
+                "(control='holdout' or 'auto' with the data module's holdout_fraction > 0)"
+            )
+        s = self.max_log_weight * torch.tanh(self.log_weight / self.max_log_weight)
+        weight = torch.exp(s.detach()).to(losses)
+        gap = (violation.detach().float() - self.tolerance).to(losses)
+        total = weight * losses[0] + losses[1] - s.to(losses) * gap
+        return total, torch.stack([weight, torch.ones_like(weight)]).detach()
+
+
 BALANCERS: dict[str, type[LossBalancer]] = {
     "fixed": FixedWeights,
     "uncertainty": UncertaintyWeighting,
     "dwa": DynamicWeightAverage,
+    "constrained": ConstrainedWeighting,
 }
 
 

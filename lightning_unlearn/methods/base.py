@@ -47,6 +47,7 @@ class UnlearningModule(NetworkModule):
         check_finite: Stop with an error naming the step and the term as soon as a loss term is not finite.
         arch: Architecture; ``None`` takes the original checkpoint's (so method configs need not repeat it).
         arch_kwargs: Architecture arguments; ``None`` takes the original checkpoint's.
+        channels_last: Run convolutions channels-last; ``None`` takes the original checkpoint's setting.
         **kwargs: Network and optimiser settings of :class:`NetworkModule`.
 
     Raises:
@@ -68,6 +69,7 @@ class UnlearningModule(NetworkModule):
         check_finite: bool = True,
         arch: str | None = None,
         arch_kwargs: dict[str, Any] | None = None,
+        channels_last: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if not 0.0 < retain_share <= 1.0:
@@ -80,10 +82,12 @@ class UnlearningModule(NetworkModule):
             recorded = provenance_of(blob)
             arch = arch if arch is not None else recorded.get("arch")
             arch_kwargs = arch_kwargs if arch_kwargs is not None else recorded.get("arch_kwargs")
+            channels_last = channels_last if channels_last is not None else recorded.get("channels_last")
         if arch is None:
             raise ValueError(f"{type(self).__name__}: set arch (no original checkpoint records one)")
-        super().__init__(arch=arch, arch_kwargs=arch_kwargs, **kwargs)
-        self.hparams.update(arch=self.arch, arch_kwargs=self.arch_kwargs)  # the resolved values, not None
+        super().__init__(arch=arch, arch_kwargs=arch_kwargs, channels_last=bool(channels_last), **kwargs)
+        # the resolved values, not None
+        self.hparams.update(arch=self.arch, arch_kwargs=self.arch_kwargs, channels_last=self.channels_last)
         self.original_ckpt = original_ckpt
         self.retain_share = retain_share
         self.check_finite = check_finite

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 #: The metrics averaged by Avg.Gap (SalUn, Fan et al., ICLR 2024).
 GAP_METRICS: tuple[str, ...] = ("UA", "RA", "TA", "MIA")
+#: The same with the validation set in place of the test set: what a recipe is chosen by (never the test set).
+SELECTION_GAP_METRICS: tuple[str, ...] = ("UA", "RA", "TA_val", "MIA_val")
 
 
 def avg_gap(row: Mapping[str, float], retrain: Mapping[str, float], keys: Sequence[str] = GAP_METRICS) -> float:

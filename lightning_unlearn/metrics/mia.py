@@ -70,7 +70,11 @@ def mia_efficacy(
 ) -> float:
     """MIA-efficacy in percent (see the module docstring); each argument is ``(probs, targets)``.
 
-    The member sample is ``len(test)`` retain samples drawn with ``seed`` (all of them if fewer).
+    The attack trains on as many members as non-members: ``len(test)`` retain samples drawn with ``seed``
+    (SalUn takes the first ``len(test)`` retain samples; a random draw avoids any order in the retain set) and,
+    when the retain outputs are fewer than the test outputs, a draw of as many test samples. An unbalanced
+    training set would teach the SVM to call almost everything a non-member (a 1,000-sample retain subset
+    against a 10,000-sample test set gave 100 for a model that forgot nothing).
 
     Raises:
         ValueError: When a set is empty.
@@ -81,8 +85,11 @@ def mia_efficacy(
         raise ValueError("MIA-efficacy needs non-empty forget, retain and test outputs")
     gen = torch.Generator().manual_seed(seed)
     members = torch.randperm(len(retain[1]), generator=gen)[: len(test[1])]
+    non_members = torch.arange(len(test[1]))
+    if len(members) < len(non_members):
+        non_members = torch.randperm(len(test[1]), generator=gen)[: len(members)].sort().values
     x_member = mia_feature(retain[0][members].cpu(), retain[1][members].cpu(), kind)
-    x_non = mia_feature(test[0].cpu(), test[1].cpu(), kind)
+    x_non = mia_feature(test[0][non_members].cpu(), test[1][non_members].cpu(), kind)
     x = torch.cat([x_member, x_non]).double().numpy().reshape(-1, 1)
     y = np.concatenate([np.ones(len(x_member)), np.zeros(len(x_non))])
     clf = SVC(C=3, gamma="auto", kernel="rbf")

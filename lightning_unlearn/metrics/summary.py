@@ -54,6 +54,21 @@ def mia_metrics(outputs: Mapping[str, SampleOutputs], seed: int = 0) -> dict[str
     return values
 
 
+def validation_metrics(outputs: Mapping[str, SampleOutputs], seed: int = 0) -> dict[str, float]:
+    """``TA_val`` and ``MIA_val``: TA and MIA-efficacy with the validation set in place of the test set.
+
+    The validation set is training data no model trained on and no method read (``validation_fraction``), so
+    a recipe chosen by the gap in these metrics has not read the test set. Empty without a ``val`` set.
+    """
+    if "val" not in outputs:
+        return {}
+    f, r, v = outputs["forget"], outputs["retain"], outputs["val"]
+    return {
+        "TA_val": accuracy(v.probs, v.targets),
+        "MIA_val": mia_efficacy((f.probs, f.targets), (r.probs, r.targets), (v.probs, v.targets), "confidence", seed),
+    }
+
+
 def summarize(
     outputs: Mapping[str, SampleOutputs],
     reference: Mapping[str, SampleOutputs] | None = None,
@@ -73,7 +88,8 @@ def summarize(
         mia: The attacks' values when already computed on these outputs (they are the slow part).
 
     Returns:
-        ``UA, RA, TA`` (+ ``TA_forgotten``), ``MIA, MIA_entropy, MIA_m_entropy, MIA_loss``, with a reference
+        ``UA, RA, TA`` (+ ``TA_forgotten``), ``MIA, MIA_entropy, MIA_m_entropy, MIA_loss``, with a validation set
+        ``TA_val, MIA_val`` (see :func:`validation_metrics`), with a reference
         ``JS_forget, JS_test, AD_forget, AD_test``, with random outputs ``ZRF``, and ``forget_predicted``
         (the predicted-label histogram on the forget set).
     """
@@ -86,6 +102,7 @@ def summarize(
     if "test_forget" in outputs:
         row["TA_forgotten"] = acc["test_forget/acc"]
     row.update(mia if mia is not None else mia_metrics(outputs, seed))
+    row.update(validation_metrics(outputs, seed))
     if reference is not None:
         for name in ("forget", "test"):
             p, q = aligned(outputs[name], reference[name])

@@ -221,6 +221,7 @@ class NetworkModule(pl.LightningModule):
             "module": f"{type(self).__module__}.{type(self).__qualname__}",
             "arch": self.arch,
             "arch_kwargs": self.arch_kwargs,
+            "channels_last": self.channels_last,
             "lr": self.lr,
             "num_classes": self.num_classes,
             "in_channels": self.in_channels,

@@ -143,3 +143,18 @@ def test_sub_class_forgetting_evaluates_the_forgotten_subclass_apart():
     forgotten_targets = torch.cat([b.targets for b in dm.test_dataloader()[3]])
     assert (forget_targets == 0).all() and (forgotten_targets == 0).all()  # subclass 1 lies in group 0
     assert len(forgotten_targets) == 8 and len(test_targets) == 24 and set(test_targets.tolist()) == {0, 1}
+
+
+def test_validation_sets_are_evaluated_at_the_end_only_and_split_like_the_test_set():
+    dm = synthetic_datamodule(ForgetSpec(classes=[1]), holdout_fraction=0.1, validation_fraction=0.25)
+    dm.setup("fit")
+    assert dm.eval_set_names == ["forget", "retain", "test", "test_forget", "val", "val_forget"]
+    val, val_forget = dm.monitor_sets(None)["val"], dm.monitor_sets(None)["val_forget"]
+    assert sorted(val.indices.tolist() + val_forget.indices.tolist()) == dm.split.validation.tolist()
+    assert (val.targets != 1).all() and (val_forget.targets == 1).all() and len(val_forget.targets) > 0
+    trained_on = set(dm.train_set("all").indices) | set(dm.train_set("holdout").indices)
+    assert not trained_on & set(dm.split.validation.tolist())
+    assert set(dm.monitor_sets(4)) == {"forget", "retain", "test", "test_forget"}  # not watched during fit
+    random = synthetic_datamodule(ForgetSpec(fraction=0.2, seed=0), validation_fraction=0.25)
+    random.setup("fit")
+    assert random.eval_set_names == ["forget", "retain", "test", "val"]

@@ -148,3 +148,28 @@ def test_subclass_split_round_trips(tmp_path):
     split = make_split(ForgetSpec(subclasses=[3]), targets, 2, subclasses=subclasses, num_subclasses=4)
     split.save(tmp_path / "split.json")
     assert ForgetSplit.load(tmp_path / "split.json").forget_subclasses == (3,)
+
+
+def test_validation_set_is_drawn_after_the_holdout_and_leaves_it_unchanged():
+    plain = make_split(ForgetSpec(fraction=0.1, seed=0), TARGETS, 10, holdout_fraction=0.2, holdout_seed=1)
+    split = make_split(
+        ForgetSpec(fraction=0.1, seed=0), TARGETS, 10, holdout_fraction=0.2, holdout_seed=1, validation_fraction=0.3
+    )
+    assert torch.equal(split.holdout, plain.holdout)  # adding a validation set moves no holdout sample
+    assert split.validation.numel() == 30 and split.forget.numel() == 10 and split.retain.numel() == 40
+    parts = [set(t.tolist()) for t in (split.holdout, split.validation, split.forget, split.retain)]
+    assert set.union(*parts) == set(range(100)) and sum(map(len, parts)) == 100
+    only_validation = make_split(ForgetSpec(classes=[3]), TARGETS, 10, validation_fraction=0.2)
+    assert only_validation.holdout.numel() == 0 and only_validation.validation.numel() == 20
+    assert not set(only_validation.forget.tolist()) & set(only_validation.validation.tolist())
+    with pytest.raises(ValueError, match="must stay below 1"):
+        make_split(ForgetSpec(count=1), TARGETS, 10, holdout_fraction=0.5, validation_fraction=0.5)
+    with pytest.raises(ValueError, match=r"validation_fraction must lie in \[0, 1\)"):
+        make_split(ForgetSpec(count=1), TARGETS, 10, validation_fraction=-0.1)
+
+
+def test_split_with_validation_round_trips(tmp_path):
+    split = make_split(ForgetSpec(count=5, seed=2), TARGETS, 10, holdout_fraction=0.1, validation_fraction=0.2)
+    split.save(tmp_path / "s.json")
+    loaded = ForgetSplit.load(tmp_path / "s.json")
+    assert torch.equal(loaded.validation, split.validation) and torch.equal(loaded.retain, split.retain)

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 import torch
 
-from lightning_unlearn.losses import DynamicWeightAverage, FixedWeights, UncertaintyWeighting, build_balancer
+from lightning_unlearn.losses import (
+    ConstrainedWeighting,
+    DynamicWeightAverage,
+    FixedWeights,
+    UncertaintyWeighting,
+    build_balancer,
+)
 
 
 def test_fixed_weights_are_a_weighted_sum():
@@ -68,3 +75,42 @@ def test_balancers_check_the_number_of_losses():
         build_balancer("magic", 2)
     with pytest.raises(ValueError, match="combines 3 losses, expected 2"):
         build_balancer("fixed", 2, weights=[1, 1, 1])
+
+
+def _constrained_steps(violation: float, steps: int = 20) -> list[float]:
+    balancer = ConstrainedWeighting(tolerance=0.1)
+    opt = torch.optim.SGD(balancer.parameters(), lr=0.1)
+    weights = []
+    for _ in range(steps):
+        total, w = balancer(torch.tensor([0.5, 0.2]), torch.tensor(violation))
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        weights.append(float(w[0]))
+    return weights
+
+
+def test_constrained_weighting_raises_the_forget_weight_while_the_constraint_is_violated():
+    rising = _constrained_steps(violation=0.8)
+    assert rising[0] == pytest.approx(1.0) and all(b > a for a, b in itertools.pairwise(rising))
+    falling = _constrained_steps(violation=0.0)
+    assert all(b < a for a, b in itertools.pairwise(falling))
+    balancer = ConstrainedWeighting(tolerance=0.1, max_log_weight=2.0)
+    with torch.no_grad():
+        balancer.log_weight.fill_(50.0)  # far past the bound: the weight stays within e^2, the gradient lives on
+    total, w = balancer(torch.tensor([1.0, 1.0]), torch.tensor(0.0))
+    total.backward()
+    assert float(w[0]) == pytest.approx(math.exp(2.0), rel=1e-4) and balancer.log_weight.grad is not None
+    # the network sees exp(s) * L_f + L_r: the forget loss's gradient is the weight, the recover loss's is 1
+    losses = torch.tensor([0.5, 0.2], requires_grad=True)
+    total, w = ConstrainedWeighting()(losses, torch.tensor(0.3))
+    total.backward()
+    assert losses.grad.tolist() == pytest.approx([1.0, 1.0]) and w.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_constrained_weighting_needs_a_violation_and_two_tasks():
+    with pytest.raises(ValueError, match="needs a violation signal"):
+        ConstrainedWeighting()(torch.tensor([1.0, 1.0]))
+    with pytest.raises(ValueError, match="num_tasks=3"):
+        ConstrainedWeighting(num_tasks=3)
+    assert isinstance(build_balancer("constrained", 2, tolerance=0.2), ConstrainedWeighting)

@@ -171,3 +171,33 @@ def test_holdout_control_is_resolved_from_the_data_and_stops_pushing_forgotten_s
         tiny_trainer(tmp_path, max_epochs=1).fit(
             _unlearner(original_ckpt, control="holdout"), datamodule=synthetic_datamodule()
         )
+
+
+def test_cached_teacher_features_are_the_teachers_features_of_each_forget_image(original_ckpt, tmp_path):
+    model = _unlearner(original_ckpt, cache_teacher=True, teacher_norm="running")  # per-sample, batch-independent
+    dm = synthetic_datamodule()
+    tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=dm)
+    forget = dm.monitor_sets(None)["forget"]
+    assert model.teacher_index.tolist() == forget.indices.tolist() == dm.split.forget.tolist()
+    prepared = dm.prepare_batch(forget)
+    with torch.no_grad():
+        expected = model.teacher.forward_features(prepared.inputs)[0]
+    torch.testing.assert_close(model.teacher_features, expected)
+    shuffled = Batch(*(t.flip(0)[:5] for t in prepared))  # a batch in another order gets its own rows
+    torch.testing.assert_close(model._teacher_target(shuffled), expected.flip(0)[:5])
+
+
+def test_constrained_balance_needs_the_holdout_control_and_moves_the_forget_weight(original_ckpt, tmp_path):
+    from lightning_unlearn.data import ForgetSpec
+
+    with pytest.raises(ValueError, match="balancer='constrained'"):
+        tiny_trainer(tmp_path, max_epochs=1).fit(
+            _unlearner(original_ckpt, balancer="constrained"), datamodule=synthetic_datamodule()
+        )
+    model = _unlearner(original_ckpt, balancer="constrained", balancer_lr=0.5)
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), holdout_fraction=0.2)
+    trainer = tiny_trainer(tmp_path, max_epochs=2)
+    trainer.fit(model, datamodule=dm)
+    # the original still knows class 0, so the control finds memorised samples and the weight rises from 1
+    assert float(model.balancer.log_weight) > 0.1
+    assert "train/weight_forget" in trainer.logged_metrics

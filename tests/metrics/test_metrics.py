@@ -125,3 +125,31 @@ def test_summarize_holds_every_metric():
     assert row["ZRF"] == pytest.approx(1.0)
     assert {"UA", "RA", "TA", "MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss", "forget_predicted"} <= set(row)
     assert sum(row["forget_predicted"]) == 40
+
+
+def test_validation_metrics_put_the_validation_set_where_the_test_set_was():
+    torch.manual_seed(0)
+    members = _two_class(torch.distributions.Beta(30.0, 1.0).sample((400,)))
+    unseen = _two_class(torch.distributions.Beta(3.0, 2.0).sample((200,)))
+    forget = _two_class(torch.distributions.Beta(3.0, 2.0).sample((100,)))
+
+    def outputs(pair, offset):
+        probs, targets = pair
+        return SampleOutputs(probs, targets, torch.arange(offset, offset + len(targets)))
+
+    # The test set is the members themselves: a TA or MIA read from it would differ from the validation ones.
+    sets = {"forget": outputs(forget, 0), "retain": outputs(members, 100), "test": outputs(members, 500)}
+    assert "TA_val" not in summarize(sets)
+    row = summarize({**sets, "val": outputs(unseen, 900)})
+    assert row["TA_val"] == pytest.approx(accuracy(*unseen))
+    assert row["MIA_val"] == pytest.approx(mia_efficacy(forget, members, unseen))
+    assert row["MIA_val"] > 75.0 and row["TA"] == pytest.approx(100.0)
+
+
+def test_mia_efficacy_trains_on_as_many_members_as_non_members():
+    torch.manual_seed(0)
+    members = _two_class(torch.distributions.Beta(30.0, 1.0).sample((100,)))
+    non_members = _two_class(torch.distributions.Beta(3.0, 2.0).sample((2000,)))
+    forget = _two_class(torch.distributions.Beta(30.0, 1.0).sample((200,)))
+    # 100 members against 2,000 non-members: an unbalanced SVM calls the memorised forget set non-members
+    assert mia_efficacy(forget, members, non_members) < 10.0

@@ -1,0 +1,90 @@
+"""Choosing a method's recipe: every candidate runs, the validation gap picks, the recipe is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lightning_unlearn.grid import scenario_methods
+from lightning_unlearn.tuning import candidates, run_tuning, set_dotted
+
+FIXTURES = "tests/fixtures/grid"
+
+
+def _data_with_validation(tmp_path: Path, fraction: float = 0.25) -> str:
+    data = yaml.safe_load(Path(f"{FIXTURES}/data.yaml").read_text())
+    data["data"]["validation_fraction"] = fraction
+    path = tmp_path / "data.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _tune(tmp_path: Path, data: str, search: dict) -> dict:
+    return run_tuning(
+        name="tiny",
+        data=data,
+        original=f"{FIXTURES}/original.yaml",
+        retrain=f"{FIXTURES}/retrain.yaml",
+        scenarios={"class_0": {"classes": [0]}},
+        methods_dir=f"{FIXTURES}/methods",
+        search=search,
+        recipes_dir=str(tmp_path / "recipes"),
+        out_dir=str(tmp_path / "out"),
+    )
+
+
+def test_tuning_picks_the_lowest_validation_gap_and_writes_it_as_a_recipe(tmp_path):
+    search = {"finetune": {"model.init_args.lr": [0.0001, 0.2], "trainer.max_epochs": [1, 3]}}
+    result = _tune(tmp_path, _data_with_validation(tmp_path), search)
+    rows = result["rows"]
+    assert len(rows) == 4 and {tuple(r["overrides"].values()) for r in rows} == {
+        (0.0001, 1),
+        (0.0001, 3),
+        (0.2, 1),
+        (0.2, 3),
+    }
+    for row in rows:
+        assert "TA" not in row and "MIA" not in row  # nothing from the test set is shown, let alone used
+        assert row["score"] == row["avg_gap_val"]
+    (chosen,) = result["chosen"]
+    assert chosen["score"] == min(r["score"] for r in rows)
+    # lr 1e-4 for one epoch leaves the class almost untouched; a larger step forgets it: the choice must differ
+    assert chosen["overrides"] != {"model.init_args.lr": 0.0001, "trainer.max_epochs": 1}
+    recipe = tmp_path / "recipes" / "class_0" / "finetune.yaml"
+    text = recipe.read_text()
+    assert text.startswith("# Chosen by lightning-unlearn tune") and "of 4 candidates on seed 0" in text
+    config = yaml.safe_load(text)
+    assert config["model"]["init_args"]["lr"] == chosen["overrides"]["model.init_args.lr"]
+    assert config["trainer"]["max_epochs"] == chosen["overrides"]["trainer.max_epochs"]
+    assert config["model"]["class_path"] == "lightning_unlearn.methods.FineTune"
+    saved = json.loads((tmp_path / "out" / "tiny" / "tuning.json").read_text())
+    assert saved["chosen"][0]["config"] == chosen["config"]
+    # a grid over the recipes folder runs the tuned recipe for that scenario, the shared one elsewhere
+    (tmp_path / "recipes" / "finetune.yaml").write_text(Path(f"{FIXTURES}/methods/finetune.yaml").read_text())
+    assert scenario_methods(["finetune"], str(tmp_path / "recipes"), "class_0") == [str(recipe)]
+    assert scenario_methods(["finetune"], str(tmp_path / "recipes"), "random") == [
+        str(tmp_path / "recipes" / "finetune.yaml")
+    ]
+
+
+def test_tuning_refuses_to_choose_without_a_validation_set(tmp_path):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        _tune(tmp_path, f"{FIXTURES}/data.yaml", {"finetune": {"model.init_args.lr": [0.01]}})
+
+
+def test_candidates_are_the_product_of_the_knobs_within_the_budget():
+    space = {"a": [1, 2], "b.c": ["x", "y", "z"]}
+    assert len(candidates(space, 6)) == 6 and candidates({}, 8) == [{}]
+    with pytest.raises(ValueError, match="exceed max_configs=5"):
+        candidates(space, 5)
+    with pytest.raises(ValueError, match="non-empty list"):
+        candidates({"a": []}, 8)
+    config: dict = {"model": {"init_args": {"lr": 1}}}
+    set_dotted(config, "model.init_args.lr", 2)
+    set_dotted(config, "trainer.max_epochs", 3)
+    assert config == {"model": {"init_args": {"lr": 2}}, "trainer": {"max_epochs": 3}}
+    with pytest.raises(ValueError, match="not a mapping"):
+        set_dotted(config, "model.init_args.lr.x", 1)
