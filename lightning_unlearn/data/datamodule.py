@@ -329,24 +329,40 @@ class UnlearningDataModule(pl.LightningDataModule):
             generator=torch.Generator().manual_seed(self.seed),  # keeps the global RNG out of loading
         )
 
-    def _rank_batch_size(self) -> tuple[int, int, int]:
+    def _requested_batch_sizes(self, names: list[str]) -> dict[str, int]:
+        """The global training batch size of each set: the module's ``train_batch_sizes``, else ``batch_size``."""
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        own = dict(getattr(module, "train_batch_sizes", None) or {})
+        sizes = {name: int(own.get(name, self.batch_size)) for name in names}
+        for name, size in sizes.items():
+            if size < 1:
+                raise ValueError(f"the {name} set's batch size must be positive, got {size}")
+        return sizes
+
+    def _rank_batch_sizes(self, names: list[str]) -> tuple[dict[str, int], int, int]:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
-        if self.batch_size % world:
-            raise ValueError(f"batch_size {self.batch_size} must be divisible by the number of ranks ({world})")
-        return self.batch_size // world, rank, world
+        sizes = self._requested_batch_sizes(names)
+        for name, size in sizes.items():
+            if size % world:
+                raise ValueError(
+                    f"the {name} set's batch size {size} must be divisible by the number of ranks ({world})"
+                )
+        return {name: size // world for name, size in sizes.items()}, rank, world
 
     def train_dataloader(self) -> CombinedLoader:
         """One shuffled loader per requested set, combined in :data:`TRAIN_MODE`, resuming mid-epoch if needed.
 
-        Every loader yields as many batches as the largest set needs (smaller sets start a fresh pass when they
-        run out). When the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the
+        Every loader yields as many batches as the set needing the most batches needs (the others start a fresh
+        pass when they run out). A module may give a set its own batch size (``train_batch_sizes``, global like
+        ``batch_size``). When the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the
         batches that epoch already trained on (assumes one optimiser step per batch).
         """
-        per_rank, rank, world = self._rank_batch_size()
         sets = {name: self.train_set(name, share) for name, share in self._requested_train_sets().items()}
+        per_rank, rank, world = self._rank_batch_sizes(list(sets))
         lengths = {name: math.ceil(len(ds) / world) for name, ds in sets.items()}
-        steps = max(math.ceil(n / per_rank) for n in lengths.values())
-        longest = max(lengths, key=lambda k: lengths[k])
+        set_steps = {name: math.ceil(n / per_rank[name]) for name, n in lengths.items()}
+        longest = max(set_steps, key=lambda k: set_steps[k])
+        steps = set_steps[longest]
 
         def start() -> int:
             # Read when the first epoch starts: the trainer builds loaders (for its schedulers' step count)
@@ -357,18 +373,18 @@ class UnlearningDataModule(pl.LightningDataModule):
 
         loaders = {}
         for name, ds in sets.items():
-            epoch_samples = lengths[name] if name == longest else steps * per_rank
+            epoch_samples = lengths[name] if name == longest else steps * per_rank[name]
             sampler = ResumableSampler(
                 len(ds),
                 epoch_samples,
-                per_rank,
+                per_rank[name],
                 self.seed,
                 world,
                 rank,
                 start_batch=start,
                 name=name,
             )
-            loaders[name] = self._loader(ds, per_rank, sampler)
+            loaders[name] = self._loader(ds, per_rank[name], sampler)
         return CombinedLoader(loaders, mode=TRAIN_MODE)
 
     def _eval_loaders(self) -> list[DataLoader[Batch]]:

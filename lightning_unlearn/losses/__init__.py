@@ -13,7 +13,7 @@ from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.distillation import distillation_kl, distillation_kl_to_probs
 from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
 from lightning_unlearn.losses.labels import random_labels
-from lightning_unlearn.losses.unseen_target import reference_values, still_memorised, unit_uniform
+from lightning_unlearn.losses.unseen_target import reference_values, still_memorised, target_gap, unit_uniform
 
 __all__ = [
     "BALANCERS",
@@ -32,5 +32,6 @@ __all__ = [
     "random_labels",
     "reference_values",
     "still_memorised",
+    "target_gap",
     "unit_uniform",
 ]

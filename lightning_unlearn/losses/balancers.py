@@ -1,11 +1,11 @@
 """Loss balancers: combine the forget and recover losses into one objective with adaptive weights.
 
 Every balancer is an ``nn.Module`` called as ``total, weights = balancer(losses, violation)`` with ``losses``
-a 1-d tensor of non-negative task losses (forget first, recover second), ``violation`` an optional measure
-of how far the forget task is from done (the share of forget samples still more confident than unseen data;
-only :class:`ConstrainedWeighting` reads it) and ``weights`` the effective weight of each task at this step
-(detached, for logging). Learnable balancers hold ``nn.Parameter``s that the unlearning module puts in their
-own optimiser group with weight decay 0.
+a 1-d tensor of non-negative task losses (forget first, recover second), ``violation`` an optional signed
+measure of how far the forget task is from done (how much more confident the model is on forget samples
+than on unseen data; only :class:`ConstrainedWeighting` reads it) and ``weights`` the effective weight of
+each task at this step (detached, for logging). Learnable balancers hold ``nn.Parameter``s that the
+unlearning module puts in their own optimiser group with weight decay 0.
 
 Choices and why: textbook uncertainty weighting lets a task whose loss is small (a feature MSE of 1e-3)
 drive its log-variance to about -7 and its weight to about 1,100, which collapsed a CIFAR-10 ResNet-18 to
@@ -195,21 +195,23 @@ class ConstrainedWeighting(LossBalancer):
     """Forgetting as a constraint, its weight a learnable Lagrange multiplier (dual ascent, as in GECO).
 
     Unlearning asks to keep the recover loss low *subject to* the forget set no longer looking memorised. With
-    ``violation`` the share of forget samples still more confident than unseen data (the unlearner's holdout
-    control measures it) and a learnable ``s``:
+    ``violation`` a signed measure of how much more confident the model is on the forget samples than on unseen
+    data (the unlearner's holdout control gives the mean gap between each forget sample's confidence and its
+    target quantile of the holdout's, :func:`~lightning_unlearn.losses.unseen_target.target_gap`) and a
+    learnable ``s``:
 
     ``total = exp(s) * L_f + L_r - s * (violation - tolerance)``
 
     The forget weight ``exp(s)`` multiplies the forget loss; the last term (constant for the network) gives
-    ``s`` the gradient ``-(violation - tolerance)``, so the optimiser *raises* the forget weight while more
-    than ``tolerance`` of the forget samples are still memorised and *lowers* it once fewer are: neither
-    over-forgetting (the weight falls as soon as the forget set looks like unseen data) nor over-recovering (it
-    rises again when recovery makes forgotten samples memorised again). Rezende & Viola ("Taming VAEs", 2018)
+    ``s`` the gradient ``-(violation - tolerance)``, so the optimiser *raises* the forget weight while the forget
+    set is still more confident than unseen data and *lowers* it once it is less: neither over-forgetting (the
+    weight falls as soon as the forget set is pushed past unseen data) nor over-recovering (it rises again when
+    recovery makes forgotten samples confident again). Rezende & Viola ("Taming VAEs", 2018)
     balance a reconstruction constraint the same way.
 
     Args:
         num_tasks: Must be 2 (forget, recover).
-        tolerance: Share of forget samples allowed to stay above their target before the weight rises.
+        tolerance: How far above zero the violation may stay before the weight rises.
         init_log_weight: Initial ``s`` (forget weight ``exp(s)``).
         max_log_weight: Bound on the log-weight, applied smoothly (``max * tanh(s / max)``, so the gradient never
             vanishes and ``s`` comes back as soon as the violation changes sign): the weight stays within
@@ -222,15 +224,15 @@ class ConstrainedWeighting(LossBalancer):
     def __init__(
         self,
         num_tasks: int = 2,
-        tolerance: float = 0.05,
+        tolerance: float = 0.0,
         init_log_weight: float = 0.0,
         max_log_weight: float = 4.0,
     ) -> None:
         super().__init__(num_tasks)
         if num_tasks != 2:
             raise ValueError(f"ConstrainedWeighting balances a forget and a recover loss, got num_tasks={num_tasks}")
-        if not 0.0 <= tolerance < 1.0:
-            raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
+        if not -1.0 < tolerance < 1.0:
+            raise ValueError(f"tolerance must lie in (-1, 1), got {tolerance}")
         if max_log_weight <= 0 or abs(init_log_weight) > max_log_weight:
             raise ValueError(f"need |init_log_weight| <= max_log_weight > 0, got {init_log_weight}, {max_log_weight}")
         self.tolerance = tolerance

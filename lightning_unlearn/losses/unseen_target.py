@@ -44,19 +44,33 @@ def reference_values(probs: Tensor, targets: Tensor, kind: TargetKind) -> Tensor
     return values.float().sort().values
 
 
-def still_memorised(probs: Tensor, targets: Tensor, indices: Tensor, reference: Tensor, seed: int = 0) -> Tensor:
-    """``[N]`` bool: whether each forget sample is more confident in its label than its target quantile.
+def target_gap(probs: Tensor, targets: Tensor, indices: Tensor, reference: Tensor, seed: int = 0) -> Tensor:
+    """``[N]``: each forget sample's confidence in its label minus its target quantile of the reference.
+
+    Positive while a sample is more confident than the unseen data it should resemble; the mean over a batch is
+    a signed measure of how far the forget set is from looking unseen (zero when it matches the reference's
+    distribution on average, negative when it was pushed past it).
 
     Args:
         probs: The model's softmax outputs on the forget samples.
         targets: Their labels.
         indices: Their dataset indices (they fix each sample's quantile).
-        reference: Sorted reference values (:func:`reference_values`); empty means "always push".
+        reference: Sorted reference values (:func:`reference_values`); empty means a target of 0 for every sample.
         seed: Seed of the quantiles.
     """
     p_true = probs.detach().gather(1, targets.view(-1, 1)).flatten().float()
     if reference.numel() == 0:
-        return torch.ones_like(p_true, dtype=torch.bool)
+        return p_true
     u = unit_uniform(indices, seed).to(reference.device)
     position = (u * (reference.numel() - 1)).round().long().clamp(0, reference.numel() - 1)
-    return p_true > reference[position].to(p_true.device)
+    return p_true - reference[position].to(p_true.device)
+
+
+def still_memorised(probs: Tensor, targets: Tensor, indices: Tensor, reference: Tensor, seed: int = 0) -> Tensor:
+    """``[N]`` bool: whether each forget sample is more confident in its label than its target quantile.
+
+    See :func:`target_gap` for the arguments; an empty reference means "always push".
+    """
+    if reference.numel() == 0:
+        return torch.ones(targets.shape[0], dtype=torch.bool, device=probs.device)
+    return target_gap(probs, targets, indices, reference, seed) > 0

@@ -48,6 +48,9 @@ class UnlearningModule(NetworkModule):
         arch: Architecture; ``None`` takes the original checkpoint's (so method configs need not repeat it).
         arch_kwargs: Architecture arguments; ``None`` takes the original checkpoint's.
         channels_last: Run convolutions channels-last; ``None`` takes the original checkpoint's setting.
+        forget_batch_size: Batch size of the forget set (global, like the data module's ``batch_size``); ``None``:
+            the data module's. A smaller forget batch beside a full retain batch makes a step cheaper when the
+            recover task must cover a large retain set.
         **kwargs: Network and optimiser settings of :class:`NetworkModule`.
 
     Raises:
@@ -70,6 +73,7 @@ class UnlearningModule(NetworkModule):
         arch: str | None = None,
         arch_kwargs: dict[str, Any] | None = None,
         channels_last: bool | None = None,
+        forget_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         if not 0.0 < retain_share <= 1.0:
@@ -90,6 +94,9 @@ class UnlearningModule(NetworkModule):
         self.hparams.update(arch=self.arch, arch_kwargs=self.arch_kwargs, channels_last=self.channels_last)
         self.original_ckpt = original_ckpt
         self.retain_share = retain_share
+        if forget_batch_size is not None and forget_batch_size < 1:
+            raise ValueError(f"forget_batch_size must be positive or None, got {forget_batch_size}")
+        self.forget_batch_size = forget_batch_size
         self.check_finite = check_finite
         self.original_provenance: dict[str, Any] = {}
         if blob is not None and original_ckpt is not None:
@@ -108,6 +115,13 @@ class UnlearningModule(NetworkModule):
         """The sets in :attr:`uses_sets`, the retain set reduced to ``retain_share``."""
         shares = {"forget": 1.0, "retain": self.retain_share}
         return {name: shares[name] for name in self.uses_sets}
+
+    @property
+    def train_batch_sizes(self) -> Mapping[str, int]:
+        """Batch sizes of the training sets that differ from the data module's (``forget_batch_size``)."""
+        if self.forget_batch_size is None or "forget" not in self.uses_sets:
+            return {}
+        return {"forget": self.forget_batch_size}
 
     def loss(self, forget: Batch | None, retain: Batch | None) -> LossTerms:
         """The method's objective on one forget batch and one retain batch.

@@ -11,7 +11,7 @@ from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.balancers import ConstrainedWeighting, build_balancer
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
-from lightning_unlearn.losses.unseen_target import TargetKind, reference_values, still_memorised
+from lightning_unlearn.losses.unseen_target import TargetKind, reference_values, target_gap
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.modes import eval_mode
@@ -55,6 +55,14 @@ class FeatureConstraintUnlearner(UnlearningModule):
             whose output is flattened.
         distance: See :func:`~lightning_unlearn.losses.feature_distance`. Default ``"normalized_mse"``: a
             trained and a random network's features differ in scale by orders, so raw MSE mostly measures scale.
+            ``"standardized"``: each network's features standardised per dimension with its own mean and standard
+            deviation over the forget set (the student's as the original model gives them, measured once at the
+            start), then the mean squared difference. A random network maps every image to nearly the same
+            direction (pairwise cosine about 0.97 on CIFAR-10), so the other distances pull every forget sample
+            toward one common point, a change the network generalises to retained and unseen images; the
+            standardised teacher features differ from sample to sample, so each forget sample gets its own
+            random target within the range of the student's features, which the network can fit sample by
+            sample, as it fitted the training set.
         balancer: ``"uncertainty"`` (default; learnable log-variances on normalised losses, bounded),
             ``"constrained"`` (a learnable forget weight raised while the holdout control finds forget samples
             still memorised, lowered once it does not; needs the control), ``"dwa"``, ``"fixed"``, or a dotted
@@ -100,7 +108,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
     def __init__(
         self,
         feature_layer: str = "penultimate",
-        distance: FeatureDistance = "normalized_mse",
+        distance: FeatureDistance | Literal["standardized"] = "normalized_mse",
         balancer: str = "uncertainty",
         balancer_kwargs: dict[str, Any] | None = None,
         balancer_lr: float | None = None,
@@ -123,7 +131,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
         if teacher_norm not in ("running", "batch"):
             raise ValueError(f"teacher_norm must be 'running' or 'batch', got {teacher_norm!r}")
         self.feature_layer = feature_layer
-        self.distance: FeatureDistance = distance
+        self.distance = distance
         self.teacher_seed = teacher_seed
         self.teacher_norm = teacher_norm
         self.balancer_lr = balancer_lr
@@ -136,6 +144,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.teacher_features: Tensor
         self.register_buffer("teacher_index", torch.zeros(0, dtype=torch.long))
         self.register_buffer("teacher_features", torch.zeros(0))
+        # per-dimension mean and standard deviation of each network's features on the forget set ("standardized")
+        self.feature_stats: Tensor
+        self.register_buffer("feature_stats", torch.zeros(0))
         if student_norm not in ("batch", "frozen", "recalibrate"):
             raise ValueError(f"student_norm must be 'batch', 'frozen' or 'recalibrate', got {student_norm!r}")
         self.student_norm = student_norm
@@ -146,7 +157,8 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.balancer = build_balancer(balancer, 2, **(balancer_kwargs or {}))
         if feature_layer not in ("penultimate", "logits") and feature_layer not in dict(self.net.named_modules()):
             raise ValueError(f"feature_layer {feature_layer!r} is not a submodule of {self.arch}")
-        feature_distance(torch.zeros(1, 2), torch.zeros(1, 2), distance)  # reject an unknown distance now
+        if distance != "standardized":
+            feature_distance(torch.zeros(1, 2), torch.zeros(1, 2), distance)  # reject an unknown distance now
 
     def check_data(self, datamodule: Any) -> None:
         """Resolve ``control`` from the data: it needs a holdout set, and the scenario picks the reference."""
@@ -179,18 +191,41 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.unseen_reference = reference_values(torch.cat(probs), torch.cat(targets), self.control_kind).clone()
 
     def prepare_unlearning(self) -> None:
-        """With ``cache_teacher``: the teacher's features of every forget image, kept by sample index."""
-        if not self.cache_teacher:
+        """One pass over the forget set, when needed.
+
+        With ``cache_teacher``: the teacher's features of every forget image, kept by sample index. With
+        ``distance="standardized"``: the mean and standard deviation of each feature dimension of the teacher
+        and of the student (in eval mode: the original model as it is evaluated) over the forget set.
+        """
+        if not self.cache_teacher and self.distance != "standardized":
             return
-        indices, features = [], []
+        indices, teacher, student = [], [], []
         with torch.no_grad():
             for batch in self.batches("forget"):
                 indices.append(batch.indices)
-                features.append(self._features(self.teacher, batch.inputs)[0].float())
-        index = torch.cat(indices)
-        order = index.argsort()
-        self.teacher_index = index[order]
-        self.teacher_features = torch.cat(features)[order]
+                teacher.append(self._features(self.teacher, batch.inputs)[0].float())
+                if self.distance == "standardized":
+                    with eval_mode(self.net):
+                        student.append(self._features(self.net, batch.inputs)[0].float())
+        if self.cache_teacher:
+            index = torch.cat(indices)
+            order = index.argsort()
+            self.teacher_index = index[order]
+            self.teacher_features = torch.cat(teacher)[order]
+        if self.distance == "standardized":
+            stats = []
+            for features in (torch.cat(student), torch.cat(teacher)):
+                stats += [features.mean(0), features.std(0).clamp_min(1e-6)]
+            self.feature_stats = torch.stack(stats)  # student mean, student std, teacher mean, teacher std
+
+    def _distances(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """Per-sample distance between the student's features and the teacher's target features."""
+        if self.distance != "standardized":
+            return per_sample_feature_distance(student, teacher, self.distance)
+        s_mean, s_std, t_mean, t_std = self.feature_stats
+        z_student = (student.float() - s_mean) / s_std
+        z_teacher = (teacher.float() - t_mean) / t_std
+        return (z_student - z_teacher).pow(2).mean(1)
 
     def _teacher_target(self, forget: Batch) -> Tensor:
         if self.cache_teacher:
@@ -260,16 +295,19 @@ class FeatureConstraintUnlearner(UnlearningModule):
         assert forget is not None and retain is not None
         n_forget = forget.inputs.shape[0]
         feats, logits = self._features(self.net, torch.cat([forget.inputs, retain.inputs]))
+        forget_feats, forget_logits, retain_logits = feats[:n_forget], logits[:n_forget], logits[n_forget:]
         target = self._teacher_target(forget)
-        distances = per_sample_feature_distance(feats[:n_forget], target, self.distance)
+        distances = self._distances(forget_feats, target)
+        violation = None
         if self.control_kind is not None:
-            probs = logits[:n_forget].detach().float().softmax(-1)
-            pushed = still_memorised(probs, forget.targets, forget.indices, self.unseen_reference, self.control_seed)
+            probs = forget_logits.detach().float().softmax(-1)
+            gap = target_gap(probs, forget.targets, forget.indices, self.unseen_reference, self.control_seed)
+            pushed = gap > 0
+            violation = gap.mean()
         else:
             pushed = torch.ones_like(distances, dtype=torch.bool)
         forget_loss = (distances * pushed).sum() / n_forget
-        recover_loss = cross_entropy(logits[n_forget:], retain.targets)
-        violation = pushed.float().mean() if self.control_kind is not None else None
+        recover_loss = cross_entropy(retain_logits, retain.targets)
         total, weights = self.balancer(torch.stack([forget_loss, recover_loss]), violation)
         return {
             "loss": total,

@@ -158,3 +158,25 @@ def test_validation_sets_are_evaluated_at_the_end_only_and_split_like_the_test_s
     random = synthetic_datamodule(ForgetSpec(fraction=0.2, seed=0), validation_fraction=0.25)
     random.setup("fit")
     assert random.eval_set_names == ["forget", "retain", "test", "val"]
+
+
+def test_a_module_can_give_the_forget_set_its_own_batch_size():
+    from types import SimpleNamespace
+
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), batch_size=16)
+    dm.setup("fit")
+    dm.trainer = SimpleNamespace(  # the module a trainer would hold, declaring a smaller forget batch
+        lightning_module=SimpleNamespace(train_batch_sizes={"forget": 4}),
+        global_rank=0,
+        world_size=1,
+        global_step=0,
+        current_epoch=0,
+    )
+    steps = _train_batches(dm, {"forget": 1.0, "retain": 1.0})
+    # retain: 72 samples in batches of 16 -> 5 steps; forget: 24 samples in batches of 4 -> 6 steps: 6 steps
+    assert len(steps) == 6
+    assert [len(b["forget"].targets) for b, _, _ in steps] == [4] * 6
+    assert sorted(torch.cat([b["forget"].indices for b, _, _ in steps]).tolist()) == dm.split.forget.tolist()
+    dm.trainer.world_size = 3
+    with pytest.raises(ValueError, match="forget set's batch size 4 must be divisible by the number of ranks"):
+        dm.train_dataloader()

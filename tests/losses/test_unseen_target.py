@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from lightning_unlearn.losses import reference_values, still_memorised, unit_uniform
+from lightning_unlearn.losses import reference_values, still_memorised, target_gap, unit_uniform
 
 
 def test_quantiles_are_fixed_per_index_and_spread_over_the_unit_interval():
@@ -33,3 +33,17 @@ def test_samples_are_pushed_only_while_more_confident_than_their_quantile():
     share = float(still_memorised(unsure, targets, indices, reference).float().mean())
     assert abs(share - 0.5) < 0.05  # at the median of unseen data: pushed half the time
     assert still_memorised(unsure, targets, indices, torch.zeros(0)).all()  # no reference: always push
+
+
+def test_target_gap_is_the_confidence_minus_the_samples_own_quantile():
+    reference = torch.linspace(0.0, 1.0, 101)  # sorted: quantile u is the value u
+    indices = torch.arange(6)
+    u = unit_uniform(indices, seed=3)
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [1.0, 0.0], [0.0, 1.0], [0.3, 0.7]])
+    targets = torch.tensor([0, 0, 1, 0, 0, 1])
+    gap = target_gap(probs, targets, indices, reference, seed=3)
+    p_true = probs[torch.arange(6), targets]
+    expected = p_true - reference[(u * 100).round().long()].float()
+    torch.testing.assert_close(gap, expected)
+    assert torch.equal(still_memorised(probs, targets, indices, reference, seed=3), gap > 0)
+    assert still_memorised(probs, targets, indices, torch.zeros(0)).all()  # no reference: push every sample

@@ -201,3 +201,22 @@ def test_constrained_balance_needs_the_holdout_control_and_moves_the_forget_weig
     # the original still knows class 0, so the control finds memorised samples and the weight rises from 1
     assert float(model.balancer.log_weight) > 0.1
     assert "train/weight_forget" in trainer.logged_metrics
+
+
+def test_standardized_distance_compares_each_networks_own_standard_scores(original_ckpt, tmp_path):
+    model = _unlearner(original_ckpt, distance="standardized", teacher_norm="running")
+    dm = synthetic_datamodule()
+    tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=dm)
+    forget = dm.prepare_batch(dm.monitor_sets(None)["forget"])
+    original = _unlearner(original_ckpt)  # the statistics are the original's, measured before the first step
+    with torch.no_grad():
+        student = original.net.eval().forward_features(forget.inputs)[0]
+        teacher = model.teacher.forward_features(forget.inputs)[0]
+    s_mean, s_std, t_mean, t_std = model.feature_stats
+    torch.testing.assert_close(s_mean, student.mean(0))
+    torch.testing.assert_close(t_std, teacher.std(0).clamp_min(1e-6))
+    z = ((student - s_mean) / s_std - (teacher - t_mean) / t_std).pow(2).mean(1)
+    torch.testing.assert_close(model._distances(student, teacher), z)
+    # the teacher's standard scores differ from sample to sample: no common target for every forget image
+    z_teacher = (teacher - t_mean) / t_std
+    assert float(torch.nn.functional.cosine_similarity(z_teacher[:1], z_teacher[1:]).mean()) < 0.5
