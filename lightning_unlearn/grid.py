@@ -25,7 +25,7 @@ import torch
 
 from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
 from lightning_unlearn.data.forget import SELECTORS
-from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, resolve_methods, run_stage
+from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from lightning_unlearn.report import format_value
 
@@ -388,11 +388,31 @@ def scenario_methods(methods: Sequence[str], methods_dir: str, scenario: str) ->
     """The method configs of one scenario.
 
     ``<methods_dir>/<scenario>/<name>.yaml`` where it exists (a recipe tuned for that scenario, as
-    ``lightning-unlearn tune`` writes them), else ``<methods_dir>/<name>.yaml``.
+    ``lightning-unlearn tune`` writes them), else ``<methods_dir>/<name>.yaml``; ``"all"`` is every method with a
+    config in either folder.
+
+    Raises:
+        FileNotFoundError: For a name with a config in neither folder.
     """
-    shared = resolve_methods(methods, methods_dir)
-    own = Path(methods_dir) / scenario
-    return [str(own / Path(c).name) if (own / Path(c).name).is_file() else c for c in shared]
+    from lightning_unlearn.methods import METHODS
+
+    folders = [Path(methods_dir) / scenario, Path(methods_dir)]
+    names: list[str] = []
+    for item in methods:
+        if item == "all":
+            names += [n for n in METHODS if n != "retrain" and any((f / f"{n}.yaml").is_file() for f in folders)]
+        else:
+            names.append(item)
+    resolved = []
+    for name in dict.fromkeys(names):
+        if name.endswith((".yaml", ".yml")):
+            resolved.append(name)
+            continue
+        found = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), None)
+        if found is None:
+            raise FileNotFoundError(f"no method config {name}.yaml in {folders[0]} or {folders[1]}")
+        resolved.append(str(found))
+    return resolved
 
 
 def run_grid(

@@ -9,6 +9,7 @@ import yaml
 
 from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import resolve_methods
+from lightning_unlearn.grid import scenario_methods
 
 CONFIGS = sorted(Path("configs").rglob("*.yaml"))
 
@@ -63,7 +64,8 @@ def test_grid_config_names_existing_files(config):
     for key in ("data", "original", "retrain"):
         assert Path(cfg[key]).is_file(), (config, key)
     assert cfg["scenarios"], config
-    assert resolve_methods(cfg["methods"], cfg.get("methods_dir", "configs/methods")), config
+    for scenario in cfg["scenarios"]:
+        assert scenario_methods(cfg["methods"], cfg.get("methods_dir", "configs/methods"), scenario), config
 
 
 @pytest.mark.parametrize("config", TUNE_CONFIGS, ids=str)

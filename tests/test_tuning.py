@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from lightning_unlearn.grid import scenario_methods
@@ -88,3 +89,23 @@ def test_candidates_are_the_product_of_the_knobs_within_the_budget():
     assert config == {"model": {"init_args": {"lr": 2}}, "trainer": {"max_epochs": 3}}
     with pytest.raises(ValueError, match="not a mapping"):
         set_dotted(config, "model.init_args.lr.x", 1)
+
+
+def test_the_choice_reads_nothing_of_the_test_set(tmp_path):
+    search = {"finetune": {"model.init_args.lr": [0.0001, 0.05, 0.2]}}
+    plain = _tune(tmp_path / "plain", _data_with_validation(tmp_path), search)
+    data = yaml.safe_load(Path(_data_with_validation(tmp_path)).read_text())
+    data["data"]["source"]["class_path"] = "tests.helpers.ScrambledTestSet"  # noise images, permuted labels
+    scrambled_config = tmp_path / "scrambled.yaml"
+    scrambled_config.write_text(yaml.safe_dump(data))
+    scrambled = _tune(tmp_path / "scrambled", str(scrambled_config), search)
+    assert [r["score"] for r in scrambled["rows"]] == [r["score"] for r in plain["rows"]]
+    assert scrambled["chosen"][0]["overrides"] == plain["chosen"][0]["overrides"]
+    # the scrambling took effect: the runs' test outputs differ
+    from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
+
+    def test_outputs(root: Path):
+        (path,) = (root / "out" / "runs").glob("class_0-*/retrain-*/outputs.pt")
+        return load_outputs(path)["test"]
+
+    assert not torch.equal(test_outputs(tmp_path / "plain").probs, test_outputs(tmp_path / "scrambled").probs)
