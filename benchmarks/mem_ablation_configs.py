@@ -30,15 +30,16 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     ),
     "fc_uncertainty": (
         "the earlier learnable balance: bounded uncertainty weighting",
-        {"balancer": "uncertainty"},
+        {"balancer": "uncertainty", "balancer_kwargs": {}},
     ),
     "fc_no_control_fixed": (
         "no holdout control (every forget sample pulled all along), weights 1:1; compare with fc_fixed_weights",
         {"control": "none", "balancer": "fixed", "balancer_kwargs": {"weights": [1.0, 1.0]}},
     ),
-    "fc_normalized_mse": (
-        "the earlier distance: normalised MSE to the teacher's features (one common target for every sample)",
-        {"distance": "normalized_mse"},
+    "fc_other_distance": (
+        "the other distance: standardised features (each sample its own random target) for normalised MSE "
+        "(one common target) and back",
+        {"distance": "swap"},
     ),
     "fc_retain_10pct": (
         "recovery on 10 % of the retain set (the paper's small share) instead of all of it",
@@ -54,7 +55,11 @@ def main() -> None:
         base = yaml.safe_load(recipe.read_text())
         for name, (why, overrides) in VARIANTS.items():
             config = yaml.safe_load(yaml.safe_dump(base))
-            config["model"].setdefault("init_args", {}).update(overrides)
+            args = config["model"].setdefault("init_args", {})
+            args.update(overrides)
+            if args.get("distance") == "swap":
+                chosen = base["model"]["init_args"].get("distance", "normalized_mse")
+                args["distance"] = "normalized_mse" if chosen == "standardized" else "standardized"
             path = OUT / scenario / f"{name}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
             header = f"# Ablation ({scenario}): {why}. Written by benchmarks/mem_ablation_configs.py from {recipe}.\n"

@@ -17,6 +17,8 @@ from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.modes import eval_mode
 
 TeacherNorm = Literal["running", "batch"]
+#: Retained samples the student's feature statistics are measured on (``distance="standardized"``).
+STATS_SAMPLES = 2048
 Control = Literal["auto", "none", "holdout"]
 StudentNorm = Literal["batch", "frozen", "recalibrate"]
 
@@ -56,13 +58,13 @@ class FeatureConstraintUnlearner(UnlearningModule):
         distance: See :func:`~lightning_unlearn.losses.feature_distance`. Default ``"normalized_mse"``: a
             trained and a random network's features differ in scale by orders, so raw MSE mostly measures scale.
             ``"standardized"``: each network's features standardised per dimension with its own mean and standard
-            deviation over the forget set (the student's as the original model gives them, measured once at the
-            start), then the mean squared difference. A random network maps every image to nearly the same
-            direction (pairwise cosine about 0.97 on CIFAR-10), so the other distances pull every forget sample
-            toward one common point, a change the network generalises to retained and unseen images; the
-            standardised teacher features differ from sample to sample, so each forget sample gets its own
-            random target within the range of the student's features, which the network can fit sample by
-            sample, as it fitted the training set.
+            deviation, measured once at the start (the teacher's over the forget set, the student's, as the
+            original model gives them, over the retain share), then the mean squared difference. A random
+            network maps every image to nearly the same direction (pairwise cosine about 0.97 on CIFAR-10), so
+            the other distances pull every forget sample toward one common point, a change the network
+            generalises to retained and unseen images; the standardised teacher features differ from sample to
+            sample, so each forget sample gets its own random target within the range of the student's
+            features, which the network can fit sample by sample, as it fitted the training set.
         balancer: ``"uncertainty"`` (default; learnable log-variances on normalised losses, bounded),
             ``"constrained"`` (a learnable forget weight raised while the holdout control finds forget samples
             still memorised, lowered once it does not; needs the control), ``"dwa"``, ``"fixed"``, or a dotted
@@ -191,32 +193,44 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.unseen_reference = reference_values(torch.cat(probs), torch.cat(targets), self.control_kind).clone()
 
     def prepare_unlearning(self) -> None:
-        """One pass over the forget set, when needed.
+        """One pass over the forget set (and part of the retain set), when needed.
 
         With ``cache_teacher``: the teacher's features of every forget image, kept by sample index. With
         ``distance="standardized"``: the mean and standard deviation of each feature dimension of the teacher
-        and of the student (in eval mode: the original model as it is evaluated) over the forget set.
+        over the forget set, and of the student over (up to :data:`STATS_SAMPLES` of) the retain share, in eval
+        mode: the original model's features of data it keeps, so a forgotten class's own statistics never
+        become its target.
         """
         if not self.cache_teacher and self.distance != "standardized":
             return
-        indices, teacher, student = [], [], []
+        indices, teacher = [], []
         with torch.no_grad():
             for batch in self.batches("forget"):
                 indices.append(batch.indices)
                 teacher.append(self._features(self.teacher, batch.inputs)[0].float())
-                if self.distance == "standardized":
-                    with eval_mode(self.net):
-                        student.append(self._features(self.net, batch.inputs)[0].float())
         if self.cache_teacher:
             index = torch.cat(indices)
             order = index.argsort()
             self.teacher_index = index[order]
             self.teacher_features = torch.cat(teacher)[order]
         if self.distance == "standardized":
+            student = self._student_features("retain", self.retain_share, STATS_SAMPLES)
             stats = []
-            for features in (torch.cat(student), torch.cat(teacher)):
+            for features in (student, torch.cat(teacher)):
                 stats += [features.mean(0), features.std(0).clamp_min(1e-6)]
             self.feature_stats = torch.stack(stats)  # student mean, student std, teacher mean, teacher std
+
+    def _student_features(self, name: str, share: float, limit: int) -> Tensor:
+        """The student's constrained features (eval mode) of the first ``limit`` samples of a training set."""
+        features: list[Tensor] = []
+        seen = 0
+        with torch.no_grad(), eval_mode(self.net):
+            for batch in self.batches(name, share):
+                features.append(self._features(self.net, batch.inputs)[0].float())
+                seen += batch.targets.numel()
+                if seen >= limit:
+                    break
+        return torch.cat(features)[:limit]
 
     def _distances(self, student: Tensor, teacher: Tensor) -> Tensor:
         """Per-sample distance between the student's features and the teacher's target features."""

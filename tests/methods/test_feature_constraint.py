@@ -208,12 +208,16 @@ def test_standardized_distance_compares_each_networks_own_standard_scores(origin
     dm = synthetic_datamodule()
     tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=dm)
     forget = dm.prepare_batch(dm.monitor_sets(None)["forget"])
+    share = dm.train_set("retain", model.retain_share)
+    retained = dm.prepare_batch(share.dataset.__getitems__(list(share.indices)))
     original = _unlearner(original_ckpt)  # the statistics are the original's, measured before the first step
     with torch.no_grad():
         student = original.net.eval().forward_features(forget.inputs)[0]
         teacher = model.teacher.forward_features(forget.inputs)[0]
+        kept = original.net.forward_features(retained.inputs)[0]  # the student's statistics: of retained data
     s_mean, s_std, t_mean, t_std = model.feature_stats
-    torch.testing.assert_close(s_mean, student.mean(0))
+    torch.testing.assert_close(s_mean, kept.mean(0))
+    torch.testing.assert_close(s_std, kept.std(0).clamp_min(1e-6))
     torch.testing.assert_close(t_std, teacher.std(0).clamp_min(1e-6))
     z = ((student - s_mean) / s_std - (teacher - t_mean) / t_std).pow(2).mean(1)
     torch.testing.assert_close(model._distances(student, teacher), z)
