@@ -3,7 +3,9 @@
     python benchmarks/export_results.py runs/bench/cifar10_cpu docs/results/cifar10_cpu
 
 Writes ``<dest>.md`` (the grid's results.md) and ``<dest>.json`` (one object per run with the keys
-method, scenario, seed, UA, RA, TA, MIA, avg_gap, seconds, retrain_seconds, plus the run's other metrics).
+method, scenario, seed, UA, RA, TA, MIA, avg_gap, seconds, retrain_seconds, plus the run's other metrics, and
+the grid's ``regime`` block at the top level), and prints a compact table (Avg.Gap mean ± std and the share of
+retrain's time per scenario) for the README.
 """
 
 from __future__ import annotations
@@ -14,7 +16,39 @@ import sys
 from pathlib import Path
 
 KEYS = ("method", "scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds")
-EXTRA = ("TA_forgotten", "MIA_entropy", "MIA_m_entropy", "MIA_loss", "JS_forget", "JS_test", "ZRF", "RTE")
+EXTRA = (
+    "TA_forgotten",
+    "MIA_entropy",
+    "MIA_m_entropy",
+    "MIA_loss",
+    "JS_forget",
+    "JS_test",
+    "ZRF",
+    "RTE",
+    "TA_val",
+    "MIA_val",
+    "avg_gap_val",
+)
+
+
+def compact_table(summary: list[dict]) -> str:
+    """Method rows, one column pair (Avg.Gap mean ± std, % of retrain's time) per scenario."""
+    scenarios = list(dict.fromkeys(s["scenario"] for s in summary))
+    methods = list(dict.fromkeys(s["method"] for s in summary))
+    cells = {(s["scenario"], s["method"]): s for s in summary}
+    head = "| method | " + " | ".join(f"{sc}: Avg.Gap | {sc}: % of retrain" for sc in scenarios) + " |"
+    lines = [head, "| --- |" + " --- | --- |" * len(scenarios)]
+    for method in methods:
+        row = [method]
+        for sc in scenarios:
+            s = cells.get((sc, method))
+            if s is None:
+                row += ["-", "-"]
+                continue
+            std = f" ± {s['avg_gap_std']:.2f}" if s.get("avg_gap_std") else ""
+            row += [f"{s['avg_gap']:.2f}{std}", f"{100 * s.get('RTE', float('nan')):.1f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def main(source: str, dest: str) -> None:
@@ -22,11 +56,17 @@ def main(source: str, dest: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads((folder / "results.json").read_text())
     rows = [{k: row[k] for k in (*KEYS, *EXTRA) if k in row} for row in results["rows"]]
-    payload = {"meta": results["meta"], "summary": results["summary"], "rows": rows}
+    payload = {
+        "meta": results["meta"],
+        "regime": results["meta"].get("regime", {}),
+        "summary": results["summary"],
+        "rows": rows,
+    }
     target.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
     shutil.copyfile(folder / "results.md", target.with_suffix(".md"))
     if (folder / "gap_vs_time.png").is_file():
         shutil.copyfile(folder / "gap_vs_time.png", target.with_suffix(".png"))
+    print(compact_table(results["summary"]))
     print(f"written: {target.with_suffix('.md')}, {target.with_suffix('.json')}")
 
 
