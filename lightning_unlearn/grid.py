@@ -62,16 +62,30 @@ def package_fingerprint(own_module: str = "", root: Path | None = None) -> str:
         own_module: The module of the run's own class (:func:`module_of`), e.g. ``lightning_unlearn.methods.scrub``.
         root: The package folder (default: this package).
     """
-    root = root or PACKAGE_ROOT
     prefix = f"{PACKAGE_NAME}."
     own = own_module.removeprefix(prefix).replace(".", "/") + ".py" if own_module.startswith(prefix) else ""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith("methods/") and path.name not in SHARED_METHOD_FILES and relative != own:
+    for relative, content in package_snapshot(root or PACKAGE_ROOT):
+        if relative.startswith("methods/") and Path(relative).name not in SHARED_METHOD_FILES and relative != own:
             continue
-        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(relative.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
+
+
+_SNAPSHOTS: dict[Path, tuple[tuple[str, bytes], ...]] = {}
+
+
+def package_snapshot(root: Path) -> tuple[tuple[str, bytes], ...]:
+    """The package's Python files (relative path, content) as this process first read them, in a fixed order.
+
+    Read once per process: the code a grid executes is the code it imported when it started, so a file edited
+    while a grid runs must not give the later runs a key of the new code.
+    """
+    if root not in _SNAPSHOTS:
+        _SNAPSHOTS[root] = tuple(
+            (path.relative_to(root).as_posix(), path.read_bytes()) for path in sorted(root.rglob("*.py"))
+        )
+    return _SNAPSHOTS[root]
 
 
 def module_of(config: str) -> str:

@@ -154,6 +154,7 @@ def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path,
     def edit(relative: str) -> None:
         path = package / relative
         path.write_text(path.read_text() + "\n# an edit\n")
+        grid._SNAPSHOTS.clear()  # the next grid is a new process that reads the edited code
 
     assert run().count("cached") == 0
     assert run().count("cached") == 4  # original, retrain, the original scored, finetune
@@ -167,3 +168,19 @@ def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path,
     edit("methods/finetune.py")
     out = run()
     assert out.count("cached") == 3 and "finetune seed 0: cached" not in out
+
+
+def test_a_file_edited_while_a_grid_runs_keeps_the_key_of_the_code_it_started_with(tmp_path, monkeypatch):
+    import shutil
+
+    from lightning_unlearn import grid
+
+    package = tmp_path / "package"
+    shutil.copytree(grid.PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(grid, "_SNAPSHOTS", {})
+    before = grid.package_fingerprint("lightning_unlearn.methods.finetune", root=package)
+    base = package / "methods" / "base.py"
+    base.write_text(base.read_text() + "\n# edited mid-grid\n")
+    assert grid.package_fingerprint("lightning_unlearn.methods.finetune", root=package) == before
+    grid._SNAPSHOTS.clear()
+    assert grid.package_fingerprint("lightning_unlearn.methods.finetune", root=package) != before
