@@ -162,12 +162,11 @@ class JpegArchive(DataSource):
         workers = self.workers or min(len(starts), _usable_cpus())
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # the decoder releases the GIL
             chunks = list(pool.map(lambda i: self._decode_range(blob, offsets, i, min(i + _CHUNK, n), where), starts))
-        images = [image for chunk in chunks for image in chunk]
-        shapes = {tuple(image.shape) for image in images}
+        decoded = [image for chunk in chunks for image in chunk]
+        shapes = {tuple(image.shape) for image in decoded}
         if len(shapes) != 1:
             raise ValueError(f"{where}: images differ in size {sorted(shapes)[:3]}")
-        images = torch.stack(images)
-        return ImageSet(images, torch.from_numpy(labels.astype(np.int64)))
+        return ImageSet(torch.stack(decoded), torch.from_numpy(labels.astype(np.int64)))
 
     def _decode_range(self, blob: np.ndarray, offsets: np.ndarray, start: int, stop: int, where: str) -> list[Tensor]:
         """Decode images ``start`` to ``stop`` into ``uint8`` ``[C, H, W]`` tensors (torchvision's libjpeg-turbo)."""
