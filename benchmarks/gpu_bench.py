@@ -148,7 +148,7 @@ class Plan:
         budget: Seconds the whole benchmark may take.
         reserve: Seconds kept for writing the results.
         first_method: Seconds a method is assumed to take before any has run.
-        throughput: Batch, steps, warmup and repeats of the throughput check.
+        throughput: Batch, steps, warmup, repeats (and precision, default bf16-mixed) of the throughput check.
     """
 
     name: str
@@ -164,7 +164,7 @@ class Plan:
     budget: float
     reserve: float
     first_method: float
-    throughput: dict[str, int]
+    throughput: dict[str, Any]
 
     @property
     def method_names(self) -> list[str]:
@@ -239,7 +239,7 @@ def make_plan(
                 cfg,
                 {
                     "data": {"batch_size": tiny["batch_size"], "eval_retain_size": tiny["eval_retain_size"]},
-                    "trainer": {"accelerator": "cpu"},
+                    "trainer": {"accelerator": "cpu", "precision": tiny.get("precision", "32-true")},
                     "forgetting_metrics": {"monitor_size": tiny["monitor_size"]},
                 },
             )
@@ -327,7 +327,8 @@ def throughput_check(plan: Plan, source: Any, accelerator: str) -> dict[str, Any
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import throughput
 
-    setup = replace(throughput.gpu_setup(source, batch=plan.throughput["batch"]), accelerator=accelerator)
+    setup = throughput.gpu_setup(source, batch=plan.throughput["batch"])
+    setup = replace(setup, accelerator=accelerator, precision=plan.throughput.get("precision", setup.precision))
     results = throughput.compare(
         setup,
         steps=plan.throughput["steps"],

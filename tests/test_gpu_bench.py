@@ -63,7 +63,7 @@ def test_tiny_plan_shrinks_every_stage_and_still_parses_through_the_cli(bench, t
     source = data["data"]["source"]
     assert source["class_path"] == "lightning_unlearn.data.PerClassSubset"
     assert source["init_args"]["source"]["init_args"]["path"] == "elsewhere/c10.npz"
-    assert data["trainer"]["accelerator"] == "cpu"
+    assert data["trainer"]["accelerator"] == "cpu" and data["trainer"]["precision"] == "32-true"
     for config in (plan.original, plan.retrain, *plan.methods["class_0"]):
         cfg = yaml.safe_load(Path(config).read_text())
         assert cfg["trainer"]["max_epochs"] == 1 and cfg["data"]["batch_size"] == data["data"]["batch_size"]
@@ -241,10 +241,10 @@ def test_travelling_bytes_count_tracked_and_unignored_files_and_the_carried_fold
 
 # ------------------------------------------------------------------------------------------------ throughput
 def test_throughput_runs_both_sides_with_the_gpu_settings_on_the_cpu(tmp_path):
+    import torch
+
     throughput = _load("throughput")
-    setup = throughput.Setup(
-        batch=8, precision="bf16-mixed", channels_last=True, data_on_device=True, synthetic_per_class=4
-    )
+    setup = throughput.Setup(batch=8, channels_last=True, data_on_device=True, synthetic_per_class=4)
     results = throughput.compare(setup, steps=2, warmup=1, repeats=1, original=str(tmp_path / "original.ckpt"))
     for kind in throughput.WORKLOADS:
         r = results[kind]
@@ -252,6 +252,10 @@ def test_throughput_runs_both_sides_with_the_gpu_settings_on_the_cpu(tmp_path):
         assert r["ratio"] == pytest.approx(r["lightning_images_per_s"] / r["plain_images_per_s"])
     assert throughput.ratio_line(results).startswith("lightning/plain throughput ratio: ")
     assert "| classifier |" in throughput.table(results)
-    with pytest.raises(ValueError, match="unsupported precision"):
-        with throughput.autocast(throughput.Setup(precision="16-mixed")):
-            pass
+    with throughput.autocast(throughput.Setup(precision="bf16-mixed")):  # the Trainer's bf16-mixed, by hand
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with (
+        pytest.raises(ValueError, match="unsupported precision"),
+        throughput.autocast(throughput.Setup(precision="16-mixed")),
+    ):
+        pass
