@@ -80,6 +80,7 @@ lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check lightning_unlearn tests benchmarks
 	$(VENV)/bin/ruff format --check lightning_unlearn tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py
 
 clean: ## Remove runs/ and caches (keeps .venv, .venv-rehearsal and .gpu)
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

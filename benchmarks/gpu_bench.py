@@ -25,6 +25,7 @@ START = time.perf_counter()  # before the heavy imports: the budget counts them
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
+import functools  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -372,11 +373,11 @@ def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
     scenarios = {}
     for name, spec in plan.scenarios.items():
         scenario = stages.run(
-            f"{name} retrain", lambda n=name, s=spec: prepare_scenario(ws, n, s, plan.retrain, progress)
+            f"{name} retrain", functools.partial(prepare_scenario, ws, name, spec, plan.retrain, progress)
         )
         scenarios[name] = scenario
         rows += scenario_rows(scenario, scenario.retrain, 0)
-        scored = stages.run(f"{name} original scored", lambda sc=scenario: score_original(ws, sc, progress))
+        scored = stages.run(f"{name} original scored", functools.partial(score_original, ws, scenario, progress))
         rows += scenario_rows(scenario, scored, 0)
 
     durations: dict[str, list[float]] = {}

@@ -225,6 +225,7 @@ def plain_rate(kind: str, setup: Setup, steps: int, warmup: int, original: str) 
     module: Any = build_module(kind, setup, original).to(dev)
     module.train()
     opt = module.configure_optimizers()  # at a constant rate: the bare optimiser the Lightning side steps
+    assert dm._train is not None
     images = dm._train.images.to(dev)  # the same in-memory tensors the Lightning side reads, where it keeps them
     targets = dm._train.targets.to(dev)
     names = ("all",) if kind == "classifier" else ("forget", "retain")
