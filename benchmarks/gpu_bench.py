@@ -261,7 +261,7 @@ def make_plan(
         seed=int(spec.get("seeds", [0])[0]),
         out_dir=out_dir,
         results=tiny.get("results", spec["results"]),
-        budget=float(budget if budget is not None else spec.get("budget_seconds", 480)),
+        budget=float(budget if budget is not None else tiny.get("budget_seconds", spec.get("budget_seconds", 480))),
         reserve=float(spec.get("reserve_seconds", 15)),
         first_method=float(spec.get("first_method_seconds", 25)),
         throughput=dict(tiny.get("throughput", spec["throughput"])),

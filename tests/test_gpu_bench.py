@@ -58,7 +58,7 @@ def test_tiny_plan_shrinks_every_stage_and_still_parses_through_the_cli(bench, t
     plan = bench.make_plan(BENCH_CONFIG, "tiny", archive="elsewhere/c10.npz")
     assert plan.name == "cifar10_gpu_tiny" and plan.out_dir == "runs/bench_rehearsal"
     assert plan.method_names == ["feature_constraint", "finetune"]
-    assert plan.throughput["steps"] <= 5 and plan.results.startswith("runs/")
+    assert plan.throughput["steps"] <= 5 and plan.results.startswith("runs/") and plan.budget == 3600
     data = yaml.safe_load(Path(plan.data).read_text())
     source = data["data"]["source"]
     assert source["class_path"] == "lightning_unlearn.data.PerClassSubset"
