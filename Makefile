@@ -71,7 +71,7 @@ bench-gpu-rehearsal: gpu-carry $(REHEARSAL_VENV)/.installed ## gpu_offline.sh on
 		|| { echo "error: $(REHEARSAL_VENV) has jsonargparse: it must come from the carried wheels"; exit 1; }
 	rm -rf runs/bench_rehearsal
 	site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
-	env PATH="$(CURDIR)/$(REHEARSAL_VENV)/bin:$$PATH" PYTHONPATH= PYTHONNOUSERSITE=1 BENCH_SIZE=tiny BENCH_SITE=$$site \
+	env PATH="$(abspath $(REHEARSAL_VENV))/bin:$$PATH" PYTHONPATH= PYTHONNOUSERSITE=1 BENCH_SIZE=tiny BENCH_SITE=$$site \
 		GPU_CARRY=$(GPU_CARRY) HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
 		http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_PROXY= no_proxy= \
 		$(NO_NET) bash benchmarks/gpu_offline.sh
