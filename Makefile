@@ -5,12 +5,20 @@ PY := $(VENV)/bin/python
 # Methods for `make demo`: comma-separated names of configs/methods/*.yaml, or `all` (default: feature_constraint).
 METHODS ?= feature_constraint
 OUT ?= runs/demo
+# The GPU benchmark: the folder carried to a machine without network, ../shared, the rehearsal's bare venv.
+GPU_CARRY ?= .gpu
+SHARED ?= ../shared
+REHEARSAL_VENV ?= .venv-rehearsal
+# bench-gpu runs with .venv's Python when there is one, else with python3 as it is (a GPU image's).
+BENCH_PY ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+# Runs a command with no network: a new network namespace where unshare allows one, else dead proxies.
+NO_NET := $(shell unshare -rn true 2>/dev/null && echo "unshare -rn")
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench bench-mem tune-mem cifar10-data throughput clean
+.PHONY: help install demo test lint bench bench-mem tune-mem cifar10-data throughput gpu-carry bench-gpu bench-gpu-rehearsal clean
 
 help: ## Show this help
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,12 +57,43 @@ bench: install ## The earlier CPU grid (under-fitting small CNN, untuned recipes
 throughput: install ## Lightning vs plain PyTorch images/s; last line: the two ratios
 	$(PY) benchmarks/throughput.py
 
+# On a GPU machine without network (the accelerator machine), from the repository root, with .gpu/ carried:
+#   bash benchmarks/gpu_offline.sh 2>&1 | tee $OUT/bench.log; s=${PIPESTATUS[0]}; cp docs/results/cifar10_gpu.* $OUT/; exit $s
+# (device tool: carry [".gpu"], timeout_s 600). It installs .gpu/wheels into /tmp/site, sets PYTHONPATH and runs
+# benchmarks/gpu_bench.py with the image's own torch, lightning, torchmetrics, torchvision and scikit-learn.
+gpu-carry: install ## Fill .gpu/ (ignored) for a GPU machine without network: CIFAR-10 archive + wheels; sizes
+	$(PY) benchmarks/gpu_carry.py --shared $(SHARED) --dest $(GPU_CARRY)
+
+bench-gpu: ## The timed GPU benchmark (needs CUDA; make install first): writes docs/results/cifar10_gpu.*
+	@if [ -f $(GPU_CARRY)/cifar10_jpeg.npz ]; then args=""; \
+	elif [ -f $(SHARED)/data/cifar10_jpeg.npz ]; then args="--archive $(SHARED)/data/cifar10_jpeg.npz"; \
+	else echo "no JPEG archive in $(GPU_CARRY)/ or $(SHARED)/data/: torchvision downloads CIFAR-10"; args="--download"; fi; \
+	PYTHONPATH=.$${PYTHONPATH:+:$$PYTHONPATH} $(BENCH_PY) benchmarks/gpu_bench.py $$args $(BENCH_ARGS)
+
+$(REHEARSAL_VENV)/.installed:
+	rm -rf $(REHEARSAL_VENV)
+	$(PYTHON) -m venv $(REHEARSAL_VENV)
+	$(REHEARSAL_VENV)/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1 lightning torchmetrics \
+		scikit-learn numpy pillow pyyaml matplotlib
+	touch $@
+
+bench-gpu-rehearsal: gpu-carry $(REHEARSAL_VENV)/.installed ## gpu_offline.sh on the CPU, tiny, no network, bare venv
+	@! PYTHONNOUSERSITE=1 $(REHEARSAL_VENV)/bin/python -c "import jsonargparse" 2>/dev/null \
+		|| { echo "error: $(REHEARSAL_VENV) has jsonargparse: it must come from the carried wheels"; exit 1; }
+	rm -rf runs/bench_rehearsal
+	site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
+	env PATH="$(abspath $(REHEARSAL_VENV))/bin:$$PATH" PYTHONPATH= PYTHONNOUSERSITE=1 BENCH_SIZE=tiny BENCH_SITE=$$site \
+		GPU_CARRY=$(GPU_CARRY) HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+		http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_PROXY= no_proxy= \
+		$(NO_NET) bash benchmarks/gpu_offline.sh
+
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check lightning_unlearn tests benchmarks
 	$(VENV)/bin/ruff format --check lightning_unlearn tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py
 
-clean: ## Remove runs/ and caches (keeps .venv)
+clean: ## Remove runs/ and caches (keeps .venv, .venv-rehearsal and .gpu)
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
 
 comma := ,

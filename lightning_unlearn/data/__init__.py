@@ -3,6 +3,7 @@
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.data.datamodule import TRAIN_MODE, UnlearningDataModule
 from lightning_unlearn.data.forget import ForgetSpec, ForgetSplit, forget_hash, make_split
+from lightning_unlearn.data.jpeg_archive import JpegArchive
 from lightning_unlearn.data.sources import (
     CIFAR10,
     CIFAR100,
@@ -33,6 +34,7 @@ __all__ = [
     "ForgetSplit",
     "ImageFolderSource",
     "ImageSet",
+    "JpegArchive",
     "LoadedData",
     "PerClassSubset",
     "Superclasses",

@@ -54,6 +54,8 @@ def normalize(images: Tensor, mean: Sequence[float], std: Sequence[float], dtype
             f"expected images [N, {len(mean)}, H, W] for this data set's {len(mean)} channel(s), "
             f"got {tuple(images.shape)}"
         )
-    m = torch.tensor(mean, device=images.device, dtype=torch.float32).view(1, -1, 1, 1) * 255.0
-    s = torch.tensor(std, device=images.device, dtype=torch.float32).view(1, -1, 1, 1) * 255.0
+    # Made on the CPU and sent without waiting: a tensor built on an accelerator from a Python list is a blocking
+    # transfer, which stalls the host until the device has run every queued kernel, once a batch.
+    m = (torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1) * 255.0).to(images.device, non_blocking=True)
+    s = (torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1) * 255.0).to(images.device, non_blocking=True)
     return ((images.float() - m) / s).to(dtype)

@@ -51,7 +51,11 @@ class ImageTensorDataset(Dataset[Batch]):
 
     def __getitems__(self, indices: list[int]) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
-        return Batch(self.images[idx], self.targets[idx], idx)
+        # On an accelerator, gather with the indices sent there without waiting: indexing with the CPU tensor
+        # would copy it with a blocking transfer, which stalls the host until the device has run every queued
+        # kernel, once a batch.
+        gather = idx.to(self.images.device, non_blocking=True) if self.images.device.type != "cpu" else idx
+        return Batch(self.images[gather], self.targets[gather], idx)
 
 
 def collate_batch(batch: Batch) -> Batch:
