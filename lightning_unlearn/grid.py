@@ -36,6 +36,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 PACKAGE_NAME = __name__.partition(".")[0]
 #: Files of ``methods/`` that every unlearning run executes; each other file there is one method's own.
 SHARED_METHOD_FILES = ("__init__.py", "base.py")
+#: Top-level packages whose classes a user's method may subclass without their source entering its run's key.
+THIRD_PARTY_BASES = ("builtins", "abc", "typing", "torch", "lightning", "pytorch_lightning")
 
 
 def content_key(*parts: Any) -> str:
@@ -50,23 +52,25 @@ def content_key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-def package_fingerprint(own_module: str = "", root: Path | None = None) -> str:
+def package_fingerprint(own_modules: str | Sequence[str] = (), root: Path | None = None) -> str:
     """SHA-256 of the package code a run executes: its Python files (relative path and content), in a fixed order.
 
     Part of every run's cache key: a change to the code a run executes (the base module, the data module, a
     loss, a metric, its own method) makes the grid recompute it instead of serving a result of the old code.
     The files of ``methods/`` other than :data:`SHARED_METHOD_FILES` each hold one method: only the run's own
-    counts, so editing one method leaves the other methods' runs cached.
+    count, with the files of the methods it subclasses, so editing one method leaves the others' runs cached.
 
     Args:
-        own_module: The module of the run's own class (:func:`module_of`), e.g. ``lightning_unlearn.methods.scrub``.
+        own_modules: The modules of the run's class and of its base classes (:func:`modules_of`), e.g.
+            ``lightning_unlearn.methods.salun`` and ``lightning_unlearn.methods.random_labels``.
         root: The package folder (default: this package).
     """
     prefix = f"{PACKAGE_NAME}."
-    own = own_module.removeprefix(prefix).replace(".", "/") + ".py" if own_module.startswith(prefix) else ""
+    modules = [own_modules] if isinstance(own_modules, str) else list(own_modules)
+    own = {m.removeprefix(prefix).replace(".", "/") + ".py" for m in modules if m.startswith(prefix)}
     digest = hashlib.sha256()
     for relative, content in package_snapshot(root or PACKAGE_ROOT):
-        if relative.startswith("methods/") and Path(relative).name not in SHARED_METHOD_FILES and relative != own:
+        if relative.startswith("methods/") and Path(relative).name not in SHARED_METHOD_FILES and relative not in own:
             continue
         digest.update(relative.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
@@ -88,10 +92,11 @@ def package_snapshot(root: Path) -> tuple[tuple[str, bytes], ...]:
     return _SNAPSHOTS[root]
 
 
-def module_of(config: str) -> str:
-    """The module that defines a config's ``model.class_path`` (``""`` without one).
+def modules_of(config: str) -> tuple[str, ...]:
+    """The modules that define a config's ``model.class_path`` and its base classes (``()`` without one).
 
-    ``lightning_unlearn.methods.FineTune`` is defined in ``lightning_unlearn.methods.finetune``.
+    ``lightning_unlearn.methods.SalUn`` is defined in ``lightning_unlearn.methods.salun`` and subclasses
+    ``RandomLabels`` of ``lightning_unlearn.methods.random_labels``: both (and the other bases') modules.
     """
     import importlib
 
@@ -99,23 +104,26 @@ def module_of(config: str) -> str:
 
     class_path = ((yaml.safe_load(Path(config).read_text()) or {}).get("model") or {}).get("class_path") or ""
     if not class_path:
-        return ""
+        return ()
     module_name, _, name = class_path.rpartition(".")
-    return str(getattr(importlib.import_module(module_name), name).__module__)
+    cls = getattr(importlib.import_module(module_name), name)
+    return tuple(dict.fromkeys(str(c.__module__) for c in cls.__mro__))
 
 
 def code_of(config: str) -> str:
     """SHA-256 of the code a config's run executes.
 
     The package's (:func:`package_fingerprint`) and, for a user's own method outside the package, the source
-    file of its module.
+    files of its class's module and of its own base classes' modules (not third-party ones).
     """
     import importlib
     import inspect
 
-    module = module_of(config)
-    digest = hashlib.sha256(package_fingerprint(module).encode())
-    if module and not module.startswith(f"{PACKAGE_NAME}."):
+    modules = modules_of(config)
+    digest = hashlib.sha256(package_fingerprint(modules).encode())
+    for module in modules:
+        if module.startswith(f"{PACKAGE_NAME}.") or module.split(".")[0] in THIRD_PARTY_BASES:
+            continue
         source = inspect.getsourcefile(importlib.import_module(module))
         if source:
             digest.update(Path(source).read_bytes())
@@ -282,6 +290,7 @@ def run_method(ws: Workspace, scenario: Scenario, config: str, seed: int) -> tup
     extra = [
         scenario.forget_arg,
         f"--seed_everything={seed}",
+        f"--data.order_seed={seed}",  # the split stays the scenario's; the batch order is the run's
         f"--model.init_args.original_ckpt={ws.original_ckpt}",
         f"--forgetting_metrics.reference_outputs={scenario.reference}",
         f"--receipt.reference_outputs={scenario.reference}",

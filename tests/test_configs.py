@@ -1,4 +1,8 @@
-"""Every shipped config must parse through the real CLI (types, class paths, keys)."""
+"""Every shipped config must parse through the real CLI (types, class paths, keys).
+
+Configs name each other relative to the repository root (where ``make`` runs them), so the tests that follow
+those names run there; the configs themselves are found from this file, whatever the working folder.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import yaml
 from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import resolve_methods
 from lightning_unlearn.grid import scenario_methods
+from tests.paths import CONFIGS as CONFIG_ROOT
+from tests.paths import ROOT
 
-CONFIGS = sorted(Path("configs").rglob("*.yaml"))
+CONFIGS = sorted(CONFIG_ROOT.rglob("*.yaml"))
 
 
 def _keys(path: Path) -> set[str]:
@@ -27,11 +33,15 @@ TUNE_CONFIGS = [p for p in CONFIGS if "search" in _keys(p)]
 def _data_config_for(config: Path) -> Path:
     """The nearest ``data.yaml`` in the config's folder or above it (the demo's for the shared method configs)."""
     for folder in config.parents:
-        if folder == Path("configs"):
+        if folder == CONFIG_ROOT:
             break
         if (folder / "data.yaml").is_file():
             return folder / "data.yaml"
-    return Path("configs/demo/data.yaml")
+    return CONFIG_ROOT / "demo" / "data.yaml"
+
+
+def _name(config: Path) -> str:
+    return str(config.relative_to(ROOT))
 
 
 def _parses(*configs: Path) -> None:
@@ -40,26 +50,35 @@ def _parses(*configs: Path) -> None:
     assert exit_info.value.code == 0
 
 
+@pytest.fixture
+def at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_the_configs_are_found_from_any_folder():
+    assert len(CONFIGS) > 50 and len(MODEL_CONFIGS) > 30 and DATA_CONFIGS and GRID_CONFIGS and TUNE_CONFIGS
+
+
 def test_every_config_is_classified():
     classified = {*MODEL_CONFIGS, *DATA_CONFIGS, *GRID_CONFIGS, *TUNE_CONFIGS}
     experiments = {p for p in CONFIGS if p.name == "experiment.yaml"}
     assert set(CONFIGS) - classified - experiments == set()
 
 
-@pytest.mark.parametrize("config", MODEL_CONFIGS, ids=str)
+@pytest.mark.parametrize("config", MODEL_CONFIGS, ids=_name)
 def test_model_config_parses(config, capsys):
     _parses(_data_config_for(config), config)
     assert "class_path" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("config", DATA_CONFIGS, ids=str)
+@pytest.mark.parametrize("config", DATA_CONFIGS, ids=_name)
 def test_data_config_parses(config, capsys):
-    _parses(config, Path("configs/methods/feature_constraint.yaml"))
+    _parses(config, CONFIG_ROOT / "methods" / "feature_constraint.yaml")
     assert "forget" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("config", GRID_CONFIGS, ids=str)
-def test_grid_config_names_existing_files(config):
+@pytest.mark.parametrize("config", GRID_CONFIGS, ids=_name)
+def test_grid_config_names_existing_files(config, at_root):
     cfg = yaml.safe_load(config.read_text())
     for key in ("data", "original", "retrain"):
         assert Path(cfg[key]).is_file(), (config, key)
@@ -68,8 +87,8 @@ def test_grid_config_names_existing_files(config):
         assert scenario_methods(cfg["methods"], cfg.get("methods_dir", "configs/methods"), scenario), config
 
 
-@pytest.mark.parametrize("config", TUNE_CONFIGS, ids=str)
-def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys):
+@pytest.mark.parametrize("config", TUNE_CONFIGS, ids=_name)
+def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys, at_root):
     from lightning_unlearn.tuning import candidate_config, candidates
 
     cfg = yaml.safe_load(config.read_text())
@@ -82,15 +101,17 @@ def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys):
         assert "class_path" in capsys.readouterr().out
 
 
-def test_experiment_configs_name_existing_files():
-    for path in Path("configs").rglob("experiment.yaml"):
+def test_experiment_configs_name_existing_files(at_root):
+    experiments = list(CONFIG_ROOT.rglob("experiment.yaml"))
+    assert experiments
+    for path in experiments:
         cfg = yaml.safe_load(path.read_text())
         for key in ("data", "original", "retrain"):
             assert Path(cfg[key]).is_file(), (path, key)
         assert resolve_methods(cfg["methods"]), path
 
 
-def test_every_method_has_a_config_and_all_expands_to_them():
+def test_every_method_has_a_config_and_all_expands_to_them(at_root):
     from lightning_unlearn.methods import METHODS
 
     configs = resolve_methods(["all"])

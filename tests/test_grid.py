@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from lightning_unlearn.grid import aggregate, content_key, run_grid
 
@@ -44,6 +45,13 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
         assert {"scenario", "seed", "UA", "RA", "TA", "MIA", "avg_gap", "seconds", "retrain_seconds"} <= set(row)
         if row["method"] != "original":
             assert 0 < row["eval_overhead"] < 1  # the per-epoch monitor ran and cost less than training
+    # another seed is another run: the batch order follows it (the data has no augmentation to differ by)
+    from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
+
+    runs = sorted(tmp_path.glob("runs/class_0-*/finetune-seed*"))
+    assert len(runs) == 2
+    seed0, seed1 = (load_outputs(run / "outputs.pt")["retain"].probs for run in runs)
+    assert not torch.equal(seed0, seed1)
     again = _grid(tmp_path, {**scenarios, "random": {"fraction": 0.2, "seed": 0}})
     out = capsys.readouterr().out
     assert out.count("cached") == 7  # only the new scenario's runs are computed
@@ -184,3 +192,21 @@ def test_a_file_edited_while_a_grid_runs_keeps_the_key_of_the_code_it_started_wi
     assert grid.package_fingerprint("lightning_unlearn.methods.finetune", root=package) == before
     grid._SNAPSHOTS.clear()
     assert grid.package_fingerprint("lightning_unlearn.methods.finetune", root=package) != before
+
+
+def test_a_method_run_is_keyed_on_the_methods_it_subclasses(tmp_path, monkeypatch):
+    import shutil
+
+    from lightning_unlearn import grid
+
+    package = tmp_path / "package"
+    shutil.copytree(grid.PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(grid, "_SNAPSHOTS", {})
+    salun, finetune = (grid.modules_of(f"configs/methods/{m}.yaml") for m in ("salun", "finetune"))
+    assert "lightning_unlearn.methods.random_labels" in salun
+    before = [grid.package_fingerprint(m, root=package) for m in (salun, finetune)]
+    parent = package / "methods" / "random_labels.py"  # SalUn subclasses RandomLabels
+    parent.write_text(parent.read_text() + "\n# an edit\n")
+    grid._SNAPSHOTS.clear()
+    after = [grid.package_fingerprint(m, root=package) for m in (salun, finetune)]
+    assert after[0] != before[0] and after[1] == before[1]

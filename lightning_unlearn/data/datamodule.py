@@ -83,7 +83,10 @@ class UnlearningDataModule(pl.LightningDataModule):
         data_on_device: Keep the ``uint8`` image tensors on the accelerator (a GPU's memory holds CIFAR-10 many
             times over): batches are gathered there and never cross the PCIe bus; crop, flip and normalisation
             already run on the batch's device. Ignored on a CPU.
-        seed: Seed of the subsets (retain share, evaluation subset, holdout) and of the training order.
+        seed: Seed of the subsets (retain share, evaluation subset, holdout) and, unless ``order_seed`` is
+            given, of the training order.
+        order_seed: Seed of the training batches' order (default: ``seed``). The grid sets it to each run's
+            seed, so runs on other seeds see other batch orders while the split stays the same.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         validation_fraction: float = 0.0,
         data_on_device: bool = False,
         seed: int = 0,
+        order_seed: int | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
@@ -124,6 +128,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.validation_fraction = validation_fraction
         self.data_on_device = data_on_device
         self.seed = seed
+        self.order_seed = seed if order_seed is None else order_seed
         self.train_sets: Mapping[str, float] | None = None
         self.data: LoadedData | None = None
         self.split: ForgetSplit | None = None
@@ -326,7 +331,7 @@ class UnlearningDataModule(pl.LightningDataModule):
             num_workers=self.num_workers,
             collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
             persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed),  # keeps the global RNG out of loading
+            generator=torch.Generator().manual_seed(self.order_seed),  # keeps the global RNG out of loading
         )
 
     def _requested_batch_sizes(self, names: list[str]) -> dict[str, int]:
@@ -378,7 +383,7 @@ class UnlearningDataModule(pl.LightningDataModule):
                 len(ds),
                 epoch_samples,
                 per_rank[name],
-                self.seed,
+                self.order_seed,
                 world,
                 rank,
                 start_batch=start,

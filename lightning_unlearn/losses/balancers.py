@@ -213,9 +213,10 @@ class ConstrainedWeighting(LossBalancer):
         num_tasks: Must be 2 (forget, recover).
         tolerance: How far above zero the violation may stay before the weight rises.
         init_log_weight: Initial ``s`` (forget weight ``exp(s)``).
-        max_log_weight: Bound on the log-weight, applied smoothly (``max * tanh(s / max)``, so the gradient never
-            vanishes and ``s`` comes back as soon as the violation changes sign): the weight stays within
-            ``exp(±max_log_weight)``.
+        max_log_weight: Bound on the log-weight: ``s`` is projected back into ``[-max, max]`` before every use
+            (projected gradient descent), so the weight stays within ``exp(±max_log_weight)``, the gradient on
+            ``s`` is ``-(violation - tolerance)`` at the bound too, and ``s`` starts back as soon as the violation
+            changes sign instead of first unwinding a run-up past the bound.
 
     Raises:
         ValueError: For a bad argument, or (when called) without ``violation``.
@@ -247,7 +248,9 @@ class ConstrainedWeighting(LossBalancer):
                 "the constrained balancer needs a violation signal: use it with the holdout control "
                 "(control='holdout' or 'auto' with the data module's holdout_fraction > 0)"
             )
-        s = self.max_log_weight * torch.tanh(self.log_weight / self.max_log_weight)
+        with torch.no_grad():
+            self.log_weight.clamp_(-self.max_log_weight, self.max_log_weight)
+        s = self.log_weight
         weight = torch.exp(s.detach()).to(losses)
         gap = (violation.detach().float() - self.tolerance).to(losses)
         total = weight * losses[0] + losses[1] - s.to(losses) * gap

@@ -252,15 +252,20 @@ class UnlearningModule(NetworkModule):
     def batches(self, name: str, share: float = 1.0, shuffle: bool = False) -> Iterator[Batch]:
         """Prepared batches of a training set (``"forget"``, ``"retain"`` or ``"all"``) on the module's device.
 
-        Not augmented, normalised, in the data module's training batch size; for set-up passes.
+        Not augmented, normalised, in the data module's training batch size; for set-up passes. In index
+        order, or with ``shuffle`` in an order seeded by the data module's ``order_seed`` (the global RNG is left
+        alone): index order is class order in many sources, so a pass that stops early or whose batch
+        statistics matter should shuffle.
         """
         dm = getattr(self.trainer, "datamodule", None)
         if dm is None or not hasattr(dm, "train_set"):
             raise RuntimeError(f"{type(self).__name__}.batches needs an UnlearningDataModule")
+        generator = torch.Generator().manual_seed(getattr(dm, "order_seed", 0)) if shuffle else None
         loader = DataLoader(
             dm.train_set(name, share),
             batch_size=dm.batch_size,
             shuffle=shuffle,
+            generator=generator,
             collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
         )
         for batch in loader:

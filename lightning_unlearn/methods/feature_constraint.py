@@ -86,9 +86,10 @@ class FeatureConstraintUnlearner(UnlearningModule):
             has a holdout set (``holdout_fraction > 0``), else ``"none"``.
         control_seed: Seed of the per-sample quantiles.
         cache_teacher: Compute the teacher's features of every forget image once, at the start of ``fit``
-            (un-augmented, in batches of the training batch size), instead of at every step: a quarter less
-            compute per step. Exact when the data module does not augment; with augmentation the target is the
-            teacher's features of the clean image.
+            (un-augmented, in shuffled batches of the training batch size), instead of at every step: a quarter
+            less compute per step. Exact only with ``teacher_norm="running"`` and no augmentation: with batch
+            statistics the target depends on which images share the batch (the cache's batches are mixed as the
+            training batches are, but not the same), and with augmentation it is the clean image's.
         student_norm: The student's batch-norm statistics. ``"batch"``: updated by every training batch, as in
             ordinary training (forget batches pulled toward random features then shift them). ``"frozen"``: kept
             at the original model's (batch norm in eval mode; its affine weights still train).
@@ -205,7 +206,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
             return
         indices, teacher = [], []
         with torch.no_grad():
-            for batch in self.batches("forget"):
+            for batch in self.batches("forget", shuffle=True):  # mixed batches, as training sees them
                 indices.append(batch.indices)
                 teacher.append(self._features(self.teacher, batch.inputs)[0].float())
         if self.cache_teacher:
@@ -221,11 +222,15 @@ class FeatureConstraintUnlearner(UnlearningModule):
             self.feature_stats = torch.stack(stats)  # student mean, student std, teacher mean, teacher std
 
     def _student_features(self, name: str, share: float, limit: int) -> Tensor:
-        """The student's constrained features (eval mode) of the first ``limit`` samples of a training set."""
+        """The student's constrained features (eval mode) of ``limit`` samples of a training set, drawn at random.
+
+        At random, not the first ones: sources keep their samples in class order, so the first ``limit`` retain
+        samples would miss the last classes and give their logits no statistics of their own.
+        """
         features: list[Tensor] = []
         seen = 0
         with torch.no_grad(), eval_mode(self.net):
-            for batch in self.batches(name, share):
+            for batch in self.batches(name, share, shuffle=True):
                 features.append(self._features(self.net, batch.inputs)[0].float())
                 seen += batch.targets.numel()
                 if seen >= limit:

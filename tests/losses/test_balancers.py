@@ -97,10 +97,14 @@ def test_constrained_weighting_raises_the_forget_weight_while_the_constraint_is_
     assert all(b < a for a, b in itertools.pairwise(falling))
     balancer = ConstrainedWeighting(tolerance=0.1, max_log_weight=2.0)
     with torch.no_grad():
-        balancer.log_weight.fill_(50.0)  # far past the bound: the weight stays within e^2, the gradient lives on
+        balancer.log_weight.fill_(50.0)  # far past the bound: projected back to it, the gradient lives on
     total, w = balancer(torch.tensor([1.0, 1.0]), torch.tensor(0.0))
     total.backward()
-    assert float(w[0]) == pytest.approx(math.exp(2.0), rel=1e-4) and balancer.log_weight.grad is not None
+    assert float(w[0]) == pytest.approx(math.exp(2.0), rel=1e-4)
+    assert float(balancer.log_weight.grad) == pytest.approx(0.1)  # -(violation - tolerance), bound or not
+    torch.optim.SGD(balancer.parameters(), lr=0.5).step()
+    _, w = balancer(torch.tensor([1.0, 1.0]), torch.tensor(0.0))
+    assert float(w[0]) == pytest.approx(math.exp(2.0 - 0.05), rel=1e-4)  # no run-up past the bound to unwind
     # the network sees exp(s) * L_f + L_r: the forget loss's gradient is the weight, the recover loss's is 1
     losses = torch.tensor([0.5, 0.2], requires_grad=True)
     total, w = ConstrainedWeighting()(losses, torch.tensor(0.3))
