@@ -118,3 +118,9 @@ def test_every_method_has_a_config_and_all_expands_to_them(at_root):
     assert [Path(c).stem for c in configs] == [n for n in METHODS if n != "retrain"]
     with pytest.raises(FileNotFoundError, match="known methods"):
         resolve_methods(["no_such_method"])
+
+
+def test_amnesiac_through_the_cli_never_draws_the_true_label(capsys):
+    # the CLI passes every parent parameter it resolves: a default set in **kwargs would be overridden
+    _parses(CONFIG_ROOT / "demo" / "data.yaml", CONFIG_ROOT / "methods" / "amnesiac.yaml")
+    assert "exclude_true: true" in capsys.readouterr().out

@@ -18,9 +18,11 @@ class Amnesiac(RandomLabels):
 
     Args:
         lr: Learning rate (SSD's benchmark: 1e-4 with Adam-like schedules; SGD 0.01 here).
+        exclude_true: Draw the wrong labels among the other classes only (the method's definition). A parameter
+            of its own, not a default slipped into ``**kwargs``: the CLI passes every parent parameter it
+            resolves, so a ``kwargs.setdefault`` here was overridden by :class:`RandomLabels`' ``False``.
         **kwargs: Further settings of :class:`RandomLabels`.
     """
 
-    def __init__(self, lr: float = 0.01, **kwargs: Any) -> None:
-        kwargs.setdefault("exclude_true", True)
-        super().__init__(lr=lr, **kwargs)
+    def __init__(self, lr: float = 0.01, exclude_true: bool = True, **kwargs: Any) -> None:
+        super().__init__(lr=lr, exclude_true=exclude_true, **kwargs)
