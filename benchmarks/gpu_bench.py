@@ -42,29 +42,11 @@ from typing import Any  # noqa: E402
 import yaml  # noqa: E402
 
 SIZES = ("full", "tiny")
-#: Report keys kept per run in the JSON file (as benchmarks/export_results.py keeps them).
-ROW_KEYS = (
-    "method",
-    "scenario",
-    "seed",
-    "UA",
-    "RA",
-    "TA",
-    "MIA",
-    "avg_gap",
-    "seconds",
-    "retrain_seconds",
-    "TA_forgotten",
-    "MIA_entropy",
-    "MIA_m_entropy",
-    "MIA_loss",
-    "JS_forget",
-    "JS_test",
-    "ZRF",
-    "RTE",
-    "epochs",
-    "eval_overhead",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks beside this script
+from export_results import EXTRA, KEYS  # noqa: E402
+
+#: Report keys kept per run in the JSON file: export_results.py's, with the epochs and the monitor's cost.
+ROW_KEYS = (*KEYS, *EXTRA, "epochs", "eval_overhead")
 THROUGHPUT_GOAL = 0.9
 
 
@@ -325,7 +307,6 @@ def throughput_check(plan: Plan, source: Any, accelerator: str) -> dict[str, Any
     """Lightning against plain PyTorch on ``throughput.py``'s GPU setup (on the CPU for the rehearsal)."""
     from dataclasses import replace
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import throughput
 
     setup = throughput.gpu_setup(source, batch=plan.throughput["batch"])
@@ -437,10 +418,9 @@ def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
 
 def results_markdown(meta: dict[str, Any], summary: list[dict[str, Any]], tp: dict[str, Any], stages: Stages) -> str:
     """The results file: throughput, stage times, what was skipped, then the grid's tables."""
-    from lightning_unlearn.grid import results_markdown as grid_tables
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import throughput
+
+    from lightning_unlearn.grid import results_markdown as grid_tables
 
     lines = [
         f"# GPU benchmark: {meta['name']} ({meta['size']} size)",
