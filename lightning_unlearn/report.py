@@ -35,6 +35,8 @@ DETAIL_COLUMNS: dict[str, str] = {
     "AD_forget": "activation distance: mean L2 between softmax outputs and retrain's, forget set (lower is better)",
     "AD_test": "the same on the test set (lower is better)",
     "ZRF": "1 - mean JS to a random network on the forget set (closer to retrain is better)",
+    "ZRF_authors_code": "ZRF as the Bad Teacher authors' code computes it: 1 - (KL(m||p) + KL(m||q)) / 2, averaged "
+    "over samples and classes (not the paper's formula; for comparison with papers that ran their code)",
     "eval_overhead": "seconds of the per-epoch metric callbacks / seconds of training (lower is better)",
 }
 

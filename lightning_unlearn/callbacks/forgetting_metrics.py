@@ -15,7 +15,7 @@ from lightning_unlearn.metrics.summary import accuracy_metrics, aligned
 def load_outputs(path: str | Path) -> dict[str, SampleOutputs]:
     """Per-set outputs saved by :func:`save_outputs` (read with ``weights_only=True``)."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    return {name: SampleOutputs(v["probs"], v["targets"], v["indices"]) for name, v in blob.items()}
+    return {name: SampleOutputs(v["probs"], v["targets"], v["indices"], v.get("losses")) for name, v in blob.items()}
 
 
 def save_outputs(outputs: dict[str, SampleOutputs], path: str | Path) -> None:

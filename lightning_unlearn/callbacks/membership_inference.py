@@ -5,6 +5,7 @@ from __future__ import annotations
 from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback
 from lightning_unlearn.metrics.mia import MIAFeature, loss_mia_accuracy, mia_efficacy
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.summary import losses_of
 
 
 class MembershipInference(SetOutputsCallback):
@@ -48,7 +49,9 @@ class MembershipInference(SetOutputsCallback):
         }
         if stage != "fit":  # ten cross-validated fits: too slow for a per-epoch monitor
             try:
-                values["mia/loss_acc"] = loss_mia_accuracy((f.probs, f.targets), (t.probs, t.targets), self.seed)
+                values["mia/loss_acc"] = loss_mia_accuracy(
+                    (f.probs, f.targets), (t.probs, t.targets), self.seed, losses=losses_of(f, t)
+                )
             except ValueError:
                 values["mia/loss_acc"] = float("nan")
         return values

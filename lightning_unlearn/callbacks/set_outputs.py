@@ -45,38 +45,65 @@ def monitor_outputs(
     shards = {name: Batch(*(t[rank::world] for t in full)) for name, full in sets.items()}
     joined = Batch(*(torch.cat([getattr(b, f) for b in shards.values()]) for f in Batch._fields))
     with eval_mode(pl_module), trainer.precision_plugin.forward_context():
-        probs = predict_probs(pl_module, dm, joined, pl_module.device)
+        predicted = predict_outputs(pl_module, dm, joined, pl_module.device)
     parts = torch.split(torch.arange(joined.targets.numel()), [b.targets.numel() for b in shards.values()])
     outputs = {}
     for name, part in zip(shards, parts, strict=True):
-        rows = Batch(*(t[part.to(t.device)] for t in probs))
+        rows = _select(predicted, part)
         if world > 1:
             collector = SampleOutputCollector().to(pl_module.device)
             collector.update(*rows)
-            outputs[name] = SampleOutputs(*(t.cpu() for t in collector.compute()))
+            outputs[name] = _to_cpu(collector.compute())
         else:  # single process: sets are already whole and in index order
-            outputs[name] = SampleOutputs(*(t.cpu() for t in rows))
+            outputs[name] = _to_cpu(rows)
     dm._monitor_cache = (key, outputs)
     return outputs
+
+
+def _to_cpu(outputs: SampleOutputs) -> SampleOutputs:
+    probs, targets, indices, losses = outputs
+    return SampleOutputs(probs.cpu(), targets.cpu(), indices.cpu(), None if losses is None else losses.cpu())
+
+
+def _select(outputs: SampleOutputs, rows: torch.Tensor) -> SampleOutputs:
+    probs, targets, indices, losses = outputs
+    rows = rows.to(probs.device)
+    return SampleOutputs(probs[rows], targets[rows], indices[rows], None if losses is None else losses[rows])
+
+
+def predict_outputs(model: torch.nn.Module, dm: Any, batch: Batch, device: torch.device) -> SampleOutputs:
+    """Softmax outputs and per-sample losses of ``model`` on a ``uint8`` batch of any size.
+
+    In chunks of the evaluation batch size. Returns :class:`SampleOutputs` on ``device`` in the batch's order
+    (inference tensors: for metrics, not autograd), the losses from the logits in float64; the caller sets
+    eval mode and precision.
+    """
+    from lightning_unlearn.metrics.mia import cross_entropy_from_logits
+
+    probs, targets, indices, losses = [], [], [], []
+    with torch.inference_mode():  # about a third faster than no_grad on a CPU; outputs feed metrics only
+        for start in range(0, batch.targets.numel(), dm.eval_batch_size):
+            part = Batch(*(t[start : start + dm.eval_batch_size].to(device) for t in batch))
+            part = dm.prepare_batch(part, training=False)
+            logits = model(part.inputs)
+            probs.append(logits.float().softmax(-1))
+            losses.append(cross_entropy_from_logits(logits, part.targets))
+            targets.append(part.targets)
+            indices.append(part.indices)
+    if not probs:
+        empty = torch.zeros(0, device=device)
+        return SampleOutputs(empty.reshape(0, 0), batch.targets.to(device), batch.indices.to(device), empty.double())
+    return SampleOutputs(torch.cat(probs), torch.cat(targets), torch.cat(indices), torch.cat(losses))
 
 
 def predict_probs(model: torch.nn.Module, dm: Any, batch: Batch, device: torch.device) -> Batch:
     """Softmax outputs of ``model`` on a ``uint8`` batch of any size, in chunks of the evaluation batch size.
 
-    Returns ``Batch(probs, targets, indices)`` on ``device`` (inference tensors: for metrics, not autograd);
-    the caller sets eval mode and precision.
+    Returns ``Batch(probs, targets, indices)`` on ``device`` (see :func:`predict_outputs`, which also gives
+    the per-sample losses); the caller sets eval mode and precision.
     """
-    probs, targets, indices = [], [], []
-    with torch.inference_mode():  # about a third faster than no_grad on a CPU; outputs feed metrics only
-        for start in range(0, batch.targets.numel(), dm.eval_batch_size):
-            part = Batch(*(t[start : start + dm.eval_batch_size].to(device) for t in batch))
-            part = dm.prepare_batch(part, training=False)
-            probs.append(model(part.inputs).float().softmax(-1))
-            targets.append(part.targets)
-            indices.append(part.indices)
-    if not probs:
-        return Batch(torch.zeros(0, 0, device=device), batch.targets.to(device), batch.indices.to(device))
-    return Batch(torch.cat(probs), torch.cat(targets), torch.cat(indices))
+    out = predict_outputs(model, dm, batch, device)
+    return Batch(out.probs, out.targets, out.indices)
 
 
 class SetOutputsCallback(Callback):
@@ -137,10 +164,10 @@ class SetOutputsCallback(Callback):
 
     def _update(self, outputs: Any, dataloader_idx: int) -> None:
         name = list(self.collectors)[dataloader_idx]
-        self.collectors[name].update(outputs["probs"], outputs["targets"], outputs["indices"])
+        self.collectors[name].update(outputs["probs"], outputs["targets"], outputs["indices"], outputs.get("losses"))
 
     def _finish(self, pl_module: pl.LightningModule, stage: str) -> None:
-        outputs = {name: SampleOutputs(*(t.cpu() for t in c.compute())) for name, c in self.collectors.items()}
+        outputs = {name: _to_cpu(c.compute()) for name, c in self.collectors.items()}
         for c in self.collectors.values():
             c.reset()
         self._report(pl_module.trainer, pl_module, outputs, stage)

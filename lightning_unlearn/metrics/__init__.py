@@ -12,10 +12,12 @@ from lightning_unlearn.metrics.divergence import (
     label_histogram,
     mean_js_divergence,
     zrf_score,
+    zrf_score_authors_code,
 )
 from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.mia import (
     confidence,
+    cross_entropy_from_logits,
     entropy,
     loss_mia_accuracy,
     mia_efficacy,
@@ -36,6 +38,7 @@ __all__ = [
     "aligned",
     "avg_gap",
     "confidence",
+    "cross_entropy_from_logits",
     "deduplicate",
     "entropy",
     "js_divergence",
@@ -51,4 +54,5 @@ __all__ = [
     "summarize",
     "unlearning_accuracy",
     "zrf_score",
+    "zrf_score_authors_code",
 ]

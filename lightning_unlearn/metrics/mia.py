@@ -12,6 +12,9 @@ Two families, both from the literature's reference code, with their definitions 
 * **Loss-based MIA** (NeurIPS 2023 Machine Unlearning challenge starting kit): per-sample cross-entropy,
   logistic regression, forget (label 1) vs test (label 0) class-balanced by subsampling the larger set,
   mean accuracy of 10 stratified shuffle splits, x 100. **50 is ideal** (the attack cannot tell them apart).
+  The losses come from the logits (:func:`cross_entropy_from_logits`, float64), as the kit computes them:
+  ``-log p`` of a float32 probability saturates where ``p`` underflows, and gradient ascent makes such
+  forget sets.
 """
 
 from __future__ import annotations
@@ -92,21 +95,43 @@ def mia_efficacy(
     x_non = mia_feature(test[0][non_members].cpu(), test[1][non_members].cpu(), kind)
     x = torch.cat([x_member, x_non]).double().numpy().reshape(-1, 1)
     y = np.concatenate([np.ones(len(x_member)), np.zeros(len(x_non))])
-    clf = SVC(C=3, gamma="auto", kernel="rbf")
+    clf = SVC(C=3, gamma="auto", kernel="rbf", random_state=seed)  # an int: leaves the global numpy RNG alone
     clf.fit(x, y)
     x_forget = mia_feature(forget[0].cpu(), forget[1].cpu(), kind).double().numpy().reshape(-1, 1)
     return float((1.0 - clf.predict(x_forget).mean()) * 100.0)
 
 
 def per_sample_cross_entropy(probs: Tensor, targets: Tensor) -> Tensor:
-    """``-log p_y`` of each sample (from probabilities, floored at 1e-30)."""
+    """``-log p_y`` of each sample from probabilities, floored at 1e-30: at most 69.08.
+
+    For outputs that only hold probabilities; :func:`cross_entropy_from_logits` does not saturate.
+    """
     return -confidence(probs, targets).clamp_min(_EPS).log()
 
 
+def cross_entropy_from_logits(logits: Tensor, targets: Tensor) -> Tensor:
+    """``-log p_y`` of each sample, from the log-softmax of the logits in float64 (no floor, no saturation)."""
+    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    return -log_probs.gather(1, targets.view(-1, 1)).squeeze(1)
+
+
 def loss_mia_accuracy(
-    forget: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], seed: int = 0, splits: int = 10
+    forget: tuple[Tensor, Tensor],
+    test: tuple[Tensor, Tensor],
+    seed: int = 0,
+    splits: int = 10,
+    losses: tuple[Tensor, Tensor] | None = None,
 ) -> float:
     """Loss-based MIA accuracy in percent, as in the NeurIPS 2023 unlearning challenge (50 is ideal).
+
+    Args:
+        forget: ``(probs, targets)`` of the forget set.
+        test: ``(probs, targets)`` of the test set.
+        seed: Seed of the class-balancing subsample and of the splits.
+        splits: Stratified shuffle splits of the logistic regression.
+        losses: The per-sample losses of the forget and the test set computed from the logits
+            (:attr:`SampleOutputs.losses <lightning_unlearn.metrics.outputs.SampleOutputs>`); without them, the
+            losses are read from the probabilities (:func:`per_sample_cross_entropy`, saturating at 69.08).
 
     Raises:
         ValueError: When either set has fewer than ``splits`` samples.
@@ -114,8 +139,11 @@ def loss_mia_accuracy(
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 
-    f_loss = per_sample_cross_entropy(*forget).double().cpu()
-    t_loss = per_sample_cross_entropy(*test).double().cpu()
+    if losses is not None:
+        f_loss, t_loss = (x.double().cpu() for x in losses)
+    else:
+        f_loss = per_sample_cross_entropy(*forget).double().cpu()
+        t_loss = per_sample_cross_entropy(*test).double().cpu()
     n = min(len(f_loss), len(t_loss))
     if n < splits:
         raise ValueError(

@@ -9,7 +9,13 @@ import torch
 from torch import Tensor
 
 from lightning_unlearn.metrics.accuracy import accuracy, unlearning_accuracy
-from lightning_unlearn.metrics.divergence import activation_distance, label_histogram, mean_js_divergence, zrf_score
+from lightning_unlearn.metrics.divergence import (
+    activation_distance,
+    label_histogram,
+    mean_js_divergence,
+    zrf_score,
+    zrf_score_authors_code,
+)
 from lightning_unlearn.metrics.mia import loss_mia_accuracy, mia_efficacy
 from lightning_unlearn.metrics.outputs import SampleOutputs
 
@@ -32,6 +38,11 @@ def _intersect(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return torch.tensor(values), torch.tensor(ix), torch.tensor(iy)
 
 
+def losses_of(a: SampleOutputs, b: SampleOutputs) -> tuple[Tensor, Tensor] | None:
+    """The per-sample losses (from the logits) of two output sets, or ``None`` when either has none."""
+    return None if a.losses is None or b.losses is None else (a.losses, b.losses)
+
+
 def accuracy_metrics(outputs: Mapping[str, SampleOutputs]) -> dict[str, float]:
     """``<set>/acc`` for every set."""
     return {f"{name}/acc": accuracy(o.probs, o.targets) for name, o in outputs.items()}
@@ -48,7 +59,7 @@ def mia_metrics(outputs: Mapping[str, SampleOutputs], seed: int = 0) -> dict[str
         ),
     }
     try:
-        values["MIA_loss"] = loss_mia_accuracy((f.probs, f.targets), (t.probs, t.targets), seed)
+        values["MIA_loss"] = loss_mia_accuracy((f.probs, f.targets), (t.probs, t.targets), seed, losses=losses_of(f, t))
     except ValueError:
         values["MIA_loss"] = float("nan")  # too few samples for 10 splits
     return values
@@ -90,8 +101,8 @@ def summarize(
     Returns:
         ``UA, RA, TA`` (+ ``TA_forgotten``), ``MIA, MIA_entropy, MIA_m_entropy, MIA_loss``, with a validation set
         ``TA_val, MIA_val`` (see :func:`validation_metrics`), with a reference
-        ``JS_forget, JS_test, AD_forget, AD_test``, with random outputs ``ZRF``, and ``forget_predicted``
-        (the predicted-label histogram on the forget set).
+        ``JS_forget, JS_test, AD_forget, AD_test``, with random outputs ``ZRF`` and ``ZRF_authors_code``, and
+        ``forget_predicted`` (the predicted-label histogram on the forget set).
     """
     acc = accuracy_metrics(outputs)
     row: dict[str, Any] = {
@@ -110,6 +121,7 @@ def summarize(
             row[f"AD_{name}"] = activation_distance(p, q)
     if random_forget_probs is not None:
         row["ZRF"] = zrf_score(outputs["forget"].probs, random_forget_probs)
+        row["ZRF_authors_code"] = zrf_score_authors_code(outputs["forget"].probs, random_forget_probs)
     num_classes = int(outputs["forget"].probs.shape[1])
     row["forget_predicted"] = label_histogram(outputs["forget"].probs, num_classes)
     return row

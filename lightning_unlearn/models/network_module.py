@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.metrics.mia import cross_entropy_from_logits
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.registry import build_network
 
@@ -27,7 +28,8 @@ class NetworkModule(pl.LightningModule):
     """A :class:`FeatureClassifier` built by name, trained with a configurable optimiser and schedule.
 
     Subclasses say which training sets they need through :attr:`train_sets` and implement ``training_step``.
-    Validation and test steps return ``{"probs", "targets", "indices"}`` per batch for the metric callbacks.
+    Validation and test steps return ``{"probs", "targets", "indices", "losses"}`` per batch for the metric
+    callbacks (``losses``: each sample's cross-entropy, from the logits in float64).
 
     Args:
         arch: Architecture name (see :func:`~lightning_unlearn.models.build_network`).
@@ -157,7 +159,12 @@ class NetworkModule(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- evaluation
     def _eval_step(self, batch: Batch) -> dict[str, Tensor]:
         logits = self(batch.inputs)
-        return {"probs": logits.float().softmax(-1), "targets": batch.targets, "indices": batch.indices}
+        return {
+            "probs": logits.float().softmax(-1),
+            "targets": batch.targets,
+            "indices": batch.indices,
+            "losses": cross_entropy_from_logits(logits, batch.targets),
+        }
 
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         """Class probabilities of one evaluation batch, for the metric callbacks."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from lightning_unlearn.metrics import (
     activation_distance,
     avg_gap,
     confidence,
+    cross_entropy_from_logits,
     deduplicate,
     entropy,
     js_divergence,
@@ -22,6 +24,7 @@ from lightning_unlearn.metrics import (
     summarize,
     unlearning_accuracy,
     zrf_score,
+    zrf_score_authors_code,
 )
 from lightning_unlearn.metrics.outputs import SampleOutputs
 
@@ -43,7 +46,8 @@ def test_mia_features_by_hand():
     # Mentr = -(1 - p_y) log p_y - sum_{i != y} p_i log(1 - p_i)
     m0 = -(0.3 * math.log(0.7)) - (0.2 * math.log(0.8) + 0.1 * math.log(0.9))
     m1 = -(0.9 * math.log(0.1)) - (0.1 * math.log(0.9) + 0.8 * math.log(0.2))
-    assert modified_entropy(P, Y).tolist() == pytest.approx([m0, m1, modified_entropy(P, Y)[2].item()], rel=1e-6)
+    m2 = -(0.5 * math.log(0.5)) - (0.5 * math.log(0.5) + 0.0)  # p_2 = 0 contributes 0 log 1 = 0
+    assert modified_entropy(P, Y).tolist() == pytest.approx([m0, m1, m2], rel=1e-6)
     assert modified_entropy(P, Y)[1] > modified_entropy(P, Y)[0]  # confident and wrong scores high
 
 
@@ -66,9 +70,31 @@ def test_activation_distance_zrf_histogram():
     q = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.9, 0.0], [0.5, 0.5, 0.0]])
     expected = (0 + math.sqrt(0.8**2 + 0.8**2) + 0) / 3
     assert activation_distance(P, q) == pytest.approx(expected, rel=1e-6)
-    assert zrf_score(P, P) == pytest.approx(1.0)
     assert zrf_score(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])) == pytest.approx(1 - math.log(2))
     assert label_histogram(P, 4) == [2, 0, 1, 0]
+
+
+def test_zrf_by_hand_as_the_paper_states_it_and_as_the_authors_code_computes_it():
+    model = torch.tensor([[0.5, 0.5], [0.8, 0.2]])
+    random = torch.tensor([[0.9, 0.1], [0.5, 0.5]])
+
+    def kl(a, b):
+        return sum(x * math.log(x / y) for x, y in zip(a, b, strict=True))
+
+    paper, code = [], []
+    for p, q in zip(model.tolist(), random.tolist(), strict=True):
+        m = [(x + y) / 2 for x, y in zip(p, q, strict=True)]
+        paper.append(0.5 * kl(p, m) + 0.5 * kl(q, m))  # JS: KL(p || m), KL(q || m), summed over classes
+        code.append(0.5 * kl(m, p) / 2 + 0.5 * kl(m, q) / 2)  # KL(m || p), KL(m || q), mean over the 2 classes
+    assert zrf_score(model, random) == pytest.approx(1 - sum(paper) / 2, rel=1e-6)
+    assert zrf_score_authors_code(model, random) == pytest.approx(1 - sum(code) / 2, rel=1e-6)
+    assert zrf_score_authors_code(model, random) > zrf_score(model, random)
+    # their expression, through torch's own kl_div as their code calls it (default reduction "mean")
+    kl_div, m = torch.nn.functional.kl_div, (model + random) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that "mean" will change meaning
+        theirs = 1 - (0.5 * kl_div(model.log(), m) + 0.5 * kl_div(random.log(), m))
+    assert zrf_score_authors_code(model, random) == pytest.approx(float(theirs), rel=1e-6)
 
 
 def test_avg_gap_and_run_time_ratio():
@@ -122,7 +148,7 @@ def test_summarize_holds_every_metric():
     sets = {"forget": outputs(40, 0), "retain": outputs(80, 40), "test": outputs(40, 0)}
     row = summarize(sets, reference=sets, random_forget_probs=sets["forget"].probs)
     assert row["JS_forget"] == pytest.approx(0.0, abs=1e-7) and row["AD_test"] == pytest.approx(0.0, abs=1e-7)
-    assert row["ZRF"] == pytest.approx(1.0)
+    assert row["ZRF"] == pytest.approx(zrf_score(sets["forget"].probs, sets["forget"].probs))
     assert {"UA", "RA", "TA", "MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss", "forget_predicted"} <= set(row)
     assert sum(row["forget_predicted"]) == 40
 
@@ -153,3 +179,99 @@ def test_mia_efficacy_trains_on_as_many_members_as_non_members():
     forget = _two_class(torch.distributions.Beta(30.0, 1.0).sample((200,)))
     # 100 members against 2,000 non-members: an unbalanced SVM calls the memorised forget set non-members
     assert mia_efficacy(forget, members, non_members) < 10.0
+
+
+def _svm_efficacy_as_salun_computes_it(forget, retain, test, feature) -> float:
+    """SalUn's ``SVC_MIA`` for MIA-efficacy, transcribed: members are ``len(test)`` retain samples (label 1), the
+    test set are non-members (label 0), an RBF SVM (C=3, gamma="auto") on one feature, efficacy = share of forget
+    samples predicted 0."""
+    from sklearn.svm import SVC
+
+    x = torch.cat([feature(*retain), feature(*test)]).numpy().reshape(-1, 1)
+    y = [1] * len(retain[1]) + [0] * len(test[1])
+    clf = SVC(C=3, gamma="auto", kernel="rbf").fit(x, y)
+    return float(100 * (1 - clf.predict(feature(*forget).numpy().reshape(-1, 1)).mean()))
+
+
+def test_mia_efficacy_by_hand_on_separated_clusters():
+    retain = _two_class(torch.tensor([0.99, 0.98, 0.99, 0.97, 0.99, 0.98]))
+    test = _two_class(torch.tensor([0.30, 0.35, 0.25, 0.30, 0.32, 0.28]))
+    # three forget samples sit in the members' cluster, one in the non-members': 1 of 4 called a non-member
+    forget = _two_class(torch.tensor([0.99, 0.98, 0.97, 0.30]))
+    assert mia_efficacy(forget, retain, test) == 25.0
+
+
+@pytest.mark.parametrize("kind", ["confidence", "entropy", "m_entropy"])
+def test_mia_efficacy_matches_salun_transcribed(kind):
+    # With as many retain as test samples, SalUn's member sample (the first len(test)) and ours (a random draw of
+    # len(test)) are the same samples. Overlapping distributions, so the value is neither 0 nor 100.
+    from lightning_unlearn.metrics import mia_feature
+
+    gen = torch.Generator().manual_seed(0)
+
+    def three_class(n, a, b):
+        conf = torch.distributions.Beta(a, b).sample((n,))
+        rest = torch.rand(n, generator=gen).clamp(0.05, 0.95)
+        probs = torch.stack([conf, (1 - conf) * rest, (1 - conf) * (1 - rest)], 1)
+        return probs, torch.zeros(n, dtype=torch.long)
+
+    torch.manual_seed(0)
+    retain, test = three_class(60, 8.0, 1.0), three_class(60, 3.0, 2.0)
+    forget = three_class(50, 4.0, 1.5)
+    ours = mia_efficacy(forget, retain, test, kind)
+    assert 5.0 < ours < 95.0
+    salun = _svm_efficacy_as_salun_computes_it(forget, retain, test, lambda p, y: mia_feature(p, y, kind).double())
+    assert ours == salun
+
+
+def test_loss_attack_by_hand():
+    # Losses apart: every split is classified right. Losses equal: the attack can only guess a constant, and each
+    # stratified test split holds as many forget as test samples, so it scores exactly 50.
+    apart = (cross_entropy_from_logits(torch.tensor([[0.0, 5.0]] * 40), torch.zeros(40, dtype=torch.long)),)
+    near = (cross_entropy_from_logits(torch.tensor([[5.0, 0.0]] * 40), torch.zeros(40, dtype=torch.long)),)
+    dummy = (torch.zeros(40, 2), torch.zeros(40, dtype=torch.long))
+    spread = torch.linspace(0, 1, 40, dtype=torch.float64)
+    assert loss_mia_accuracy(dummy, dummy, losses=(apart[0] + spread, near[0] + spread)) == 100.0
+    assert loss_mia_accuracy(dummy, dummy, losses=(near[0], near[0])) == 50.0
+
+
+def test_loss_attack_reads_losses_from_logits_beyond_the_probability_floor():
+    # Forget losses 150-200, test losses 70-100: all beyond -log(1e-30) = 69.08, where a float32 probability is
+    # floored, so from probabilities the two sets look identical; from the logits the attack separates them.
+    n = 40
+    targets = torch.zeros(n, dtype=torch.long)
+    forget_logits = torch.stack([torch.zeros(n), torch.linspace(150, 200, n)], 1)
+    test_logits = torch.stack([torch.zeros(n), torch.linspace(70, 100, n)], 1)
+    forget = (forget_logits.softmax(1), targets)
+    test = (test_logits.softmax(1), targets)
+    losses = (cross_entropy_from_logits(forget_logits, targets), cross_entropy_from_logits(test_logits, targets))
+    assert losses[0].dtype == torch.float64
+    torch.testing.assert_close(losses[0], torch.linspace(150, 200, n, dtype=torch.float64))  # log(1 + e^-150) ~ 0
+    assert loss_mia_accuracy(forget, test) == 50.0  # floored: both sets at 69.08
+    assert loss_mia_accuracy(forget, test, losses=losses) == 100.0
+
+
+def test_losses_travel_with_the_outputs_and_feed_the_loss_attack():
+    from lightning_unlearn.metrics import SampleOutputCollector, mia_metrics
+
+    c = SampleOutputCollector()
+    c.update(torch.eye(2)[[0, 1, 0]], torch.tensor([0, 1, 0]), torch.tensor([4, 2, 9]), torch.tensor([1.0, 2.0, 3.0]))
+    c.update(torch.eye(2)[[0]], torch.tensor([0]), torch.tensor([4]), torch.tensor([1.0]))  # a padding repeat
+    out = c.compute()
+    assert out.indices.tolist() == [2, 4, 9] and out.losses.tolist() == [2.0, 1.0, 3.0]
+    without = SampleOutputCollector()
+    without.update(torch.eye(2), torch.tensor([0, 1]), torch.tensor([0, 1]))
+    assert without.compute().losses is None
+
+    n = 40
+    targets = torch.zeros(n, dtype=torch.long)
+
+    def outputs(logits, offset):
+        return SampleOutputs(
+            logits.softmax(1), targets, torch.arange(offset, offset + n), cross_entropy_from_logits(logits, targets)
+        )
+
+    forget = outputs(torch.stack([torch.zeros(n), torch.linspace(150, 200, n)], 1), 0)
+    test = outputs(torch.stack([torch.zeros(n), torch.linspace(70, 100, n)], 1), 100)
+    retain = outputs(torch.stack([torch.linspace(5, 9, n), torch.zeros(n)], 1), 200)
+    assert mia_metrics({"forget": forget, "retain": retain, "test": test})["MIA_loss"] == 100.0
