@@ -11,13 +11,17 @@ import torch
 from lightning_unlearn.callbacks import ForgettingMetrics
 from lightning_unlearn.data import ForgetSpec, Synthetic, UnlearningDataModule
 from lightning_unlearn.models import ClassifierModule
+from tests.paths import ROOT
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_clean_process_group():
+def _seed_and_clean_process_group(monkeypatch):
+    # configs name each other relative to the repository root, where `make` runs them: every test starts there,
+    # whatever folder pytest was started from
+    monkeypatch.chdir(ROOT)
     pl.seed_everything(0, verbose=False)
     yield
     if torch.distributed.is_available() and torch.distributed.is_initialized():

@@ -50,11 +50,6 @@ def _parses(*configs: Path) -> None:
     assert exit_info.value.code == 0
 
 
-@pytest.fixture
-def at_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
-
-
 def test_the_configs_are_found_from_any_folder():
     assert len(CONFIGS) > 50 and len(MODEL_CONFIGS) > 30 and DATA_CONFIGS and GRID_CONFIGS and TUNE_CONFIGS
 
@@ -78,7 +73,7 @@ def test_data_config_parses(config, capsys):
 
 
 @pytest.mark.parametrize("config", GRID_CONFIGS, ids=_name)
-def test_grid_config_names_existing_files(config, at_root):
+def test_grid_config_names_existing_files(config):
     cfg = yaml.safe_load(config.read_text())
     for key in ("data", "original", "retrain"):
         assert Path(cfg[key]).is_file(), (config, key)
@@ -88,7 +83,7 @@ def test_grid_config_names_existing_files(config, at_root):
 
 
 @pytest.mark.parametrize("config", TUNE_CONFIGS, ids=_name)
-def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys, at_root):
+def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys):
     from lightning_unlearn.tuning import candidate_config, candidates
 
     cfg = yaml.safe_load(config.read_text())
@@ -101,7 +96,7 @@ def test_tune_config_searches_knobs_the_methods_have(config, tmp_path, capsys, a
         assert "class_path" in capsys.readouterr().out
 
 
-def test_experiment_configs_name_existing_files(at_root):
+def test_experiment_configs_name_existing_files():
     experiments = list(CONFIG_ROOT.rglob("experiment.yaml"))
     assert experiments
     for path in experiments:
@@ -111,7 +106,7 @@ def test_experiment_configs_name_existing_files(at_root):
         assert resolve_methods(cfg["methods"]), path
 
 
-def test_every_method_has_a_config_and_all_expands_to_them(at_root):
+def test_every_method_has_a_config_and_all_expands_to_them():
     from lightning_unlearn.methods import METHODS
 
     configs = resolve_methods(["all"])

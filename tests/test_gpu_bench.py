@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from lightning_unlearn.cli import cli_main
+from tests.paths import ROOT
 
 BENCH_CONFIG = "configs/bench/cifar10_gpu/bench.yaml"
 
@@ -21,7 +22,7 @@ BENCH_CONFIG = "configs/bench/cifar10_gpu/bench.yaml"
 def _load(name: str):
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path("benchmarks") / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

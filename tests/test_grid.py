@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from lightning_unlearn.grid import aggregate, content_key, run_grid
+from tests.paths import ROOT
 
-FIXTURES = "tests/fixtures/grid"
+FIXTURES = str(ROOT / "tests" / "fixtures" / "grid")
 
 
 def _grid(tmp_path, scenarios):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 import sys
 import types
-from pathlib import Path
 
 import yaml
 
 from lightning_unlearn.cli import cli_main
+from tests.paths import ROOT
 from tests.test_cli import DATA
 
 
 def _readme_module() -> types.ModuleType:
-    text = Path("README.md").read_text()
+    text = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- readme-example:start -->\s*```python\n(.*?)```\s*<!-- readme-example:end -->", text, re.S)
     assert block, "README example markers not found"
     assert len(block.group(1).strip().splitlines()) <= 20

@@ -11,8 +11,9 @@ import yaml
 
 from lightning_unlearn.grid import scenario_methods
 from lightning_unlearn.tuning import candidates, run_tuning, set_dotted
+from tests.paths import ROOT
 
-FIXTURES = "tests/fixtures/grid"
+FIXTURES = str(ROOT / "tests" / "fixtures" / "grid")
 
 
 def _data_with_validation(tmp_path: Path, fraction: float = 0.25) -> str:

@@ -155,10 +155,11 @@ class Synthetic(DataSource):
         channels: Image channels.
         noise: Standard deviation of the per-pixel noise, in ``[0, 1]`` units.
         seed: Seed of prototypes and noise.
+        augmentations: Train-time augmentations (none by default; tests that need random training batches,
+            such as resuming with the RNG state, turn them on).
     """
 
     name = "synthetic"
-    augmentations = ()
 
     def __init__(
         self,
@@ -169,6 +170,7 @@ class Synthetic(DataSource):
         channels: int = 1,
         noise: float = 0.25,
         seed: int = 0,
+        augmentations: tuple[Augmentation, ...] = (),
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
@@ -181,6 +183,7 @@ class Synthetic(DataSource):
         self.image_size = image_size
         self.noise = noise
         self.seed = seed
+        self.augmentations = tuple(augmentations)
         self.mean = (0.5,) * channels
         self.std = (0.3,) * channels
 

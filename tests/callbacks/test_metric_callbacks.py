@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 
 from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer, save_outputs
 from lightning_unlearn.data import ForgetSpec
@@ -27,12 +31,32 @@ def test_callbacks_monitor_every_epoch_and_report_full_sets_in_test(original_ckp
     assert {"mia/efficacy", "mia/entropy", "mia/m_entropy", "mia/loss_acc"} <= set(mi.values)
 
 
+class _Probe(Callback):
+    """Records every submodule's mode and the global RNG states at each training epoch's end."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple] = []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        modes = {name: m.training for name, m in pl_module.named_modules()}
+        self.seen.append((modes, torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy()))
+
+
 def test_monitor_leaves_module_modes_and_rng_untouched(original_ckpt, tmp_path):
+    # The probes run just before and just after both monitors, inside fit: whatever the monitors do in between
+    # (eval mode, inference, the attack's SVM) must leave the modes and every RNG as they found them.
     model = FeatureConstraintUnlearner(original_ckpt=str(original_ckpt), teacher_norm="running", **MODEL_ARGS)
-    trainer = tiny_trainer(tmp_path, max_epochs=1, callbacks=[ForgettingMetrics(monitor_size=8)])
+    before, after = _Probe(), _Probe()
+    monitors = [ForgettingMetrics(monitor_size=8), MembershipInference(every_n_epochs=1, monitor_size=8)]
+    trainer = tiny_trainer(tmp_path, max_epochs=2, callbacks=[before, *monitors, after])
     trainer.fit(model, datamodule=synthetic_datamodule())
-    model.train()
-    assert model.net.training and not model.teacher.training
+    assert len(before.seen) == len(after.seen) == 2 and len(monitors[1].history) == 2
+    for (modes, *rngs), (modes_after, *rngs_after) in zip(before.seen, after.seen, strict=True):
+        assert modes["net"] and not modes["teacher"]  # in training, with the frozen teacher in eval mode
+        assert modes_after == modes
+        torch_rng, python_rng, numpy_rng = rngs
+        assert torch.equal(rngs_after[0], torch_rng) and rngs_after[1] == python_rng
+        assert np.array_equal(rngs_after[2], numpy_rng)
 
 
 def test_reference_outputs_give_js_to_retrain(original_ckpt, tmp_path):

@@ -10,6 +10,7 @@ from lightning_unlearn.callbacks import ForgettingMetrics
 from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import run_stage
 from lightning_unlearn.metrics import accuracy
+from tests.paths import DEMO, METHOD_CONFIGS
 
 # (largest forget accuracy, smallest retain accuracy) after unlearning, from measurement on this split with
 # these configs (forget accuracy measured: 0 for most, 9.8 random labels and SalUn, 12.0 UNSIR;
@@ -34,9 +35,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def digits_original(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits")
-    result = run_stage(
-        "original", ["configs/demo/data.yaml", "configs/demo/original.yaml"], out, ["--seed_everything=0"]
-    )
+    result = run_stage("original", [str(DEMO / "data.yaml"), str(DEMO / "original.yaml")], out, ["--seed_everything=0"])
     assert accuracy(result.outputs["forget"].probs, result.outputs["forget"].targets) == 100.0
     return out / "original" / "model.ckpt"
 
@@ -49,8 +48,8 @@ def unlearn_digits(method: str, original_ckpt: str | Path, root: str | Path, ove
     cli = cli_main(
         [
             "fit",
-            "--config=configs/demo/data.yaml",
-            f"--config=configs/methods/{method}.yaml",
+            f"--config={DEMO / 'data.yaml'}",
+            f"--config={METHOD_CONFIGS / f'{method}.yaml'}",
             *overrides,
             f"--model.init_args.original_ckpt={original_ckpt}",
             f"--trainer.default_root_dir={root}",
