@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create .venv and install the package with its dev extras
 
 demo: install ## Train the original, retrain, unlearn one digit class; print and write runs/demo/report.{json,md}
-	$(VENV)/bin/lightning-unlearn experiment --config configs/demo/experiment.yaml --out_dir $(OUT) \
+	$(VENV)/bin/lightning-unlearn demo --out_dir $(OUT) \
 		--methods '[$(subst $(space),$(comma),$(patsubst %,"%",$(subst $(comma), ,$(METHODS))))]'
 
 test: install ## Run the whole test suite

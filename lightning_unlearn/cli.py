@@ -6,10 +6,17 @@ import os
 import pickle
 import sys
 import warnings
+from pathlib import Path
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
-from lightning_unlearn.callbacks import ForgettingMetrics, MembershipInference, RunTimer, UnlearningReceipt
+from lightning_unlearn.callbacks import (
+    EpochProgress,
+    ForgettingMetrics,
+    MembershipInference,
+    RunTimer,
+    UnlearningReceipt,
+)
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
 
@@ -19,7 +26,7 @@ class UnlearnCLI(LightningCLI):
 
     ``model.class_path`` may name a user's own subclass (``subclass_mode_model=True``). The data module's
     ``num_classes`` and ``in_channels`` are linked into the model, and the forgetting-metrics and run-timer
-    callbacks are always attached.
+    callbacks are always attached, and so is a progress line for long fits without a progress bar.
     """
 
     def add_arguments_to_parser(self, parser) -> None:  # type: ignore[no-untyped-def]
@@ -30,6 +37,7 @@ class UnlearnCLI(LightningCLI):
         parser.add_lightning_class_args(MembershipInference, "membership_inference")
         parser.add_lightning_class_args(RunTimer, "run_timer")
         parser.add_lightning_class_args(UnlearningReceipt, "receipt")
+        parser.add_lightning_class_args(EpochProgress, "progress")
         # A stable name for the checkpoint a later stage starts from: <log_dir>/checkpoints/last.ckpt.
         parser.set_defaults(
             {
@@ -41,11 +49,32 @@ class UnlearnCLI(LightningCLI):
             }
         )
 
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Run the subcommand; if it fails, remove the empty log folders it created (a refused run leaves none)."""
+        created = _missing_folders(Path(self.trainer.default_root_dir), self.trainer.log_dir)
+        try:
+            super()._run_subcommand(subcommand)
+        except BaseException:
+            for folder in created:  # deepest first
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            raise
+
     def before_fit(self) -> None:
         """Tell an unlearning module which checkpoint it resumes from, so it can check it before any output."""
         ckpt_path = self.config_init[self.subcommand].get("ckpt_path") if self.subcommand else None
         if ckpt_path and hasattr(self.model, "resume_ckpt_path"):
             self.model.resume_ckpt_path = str(ckpt_path)
+
+
+def _missing_folders(root: Path, log_dir: str | None) -> list[Path]:
+    """The folders from ``root`` down to ``log_dir`` that do not exist yet, deepest first."""
+    root = root.resolve()
+    chain = [root]
+    if log_dir is not None and Path(log_dir).resolve().is_relative_to(root):
+        for part in Path(log_dir).resolve().relative_to(root).parts:
+            chain.append(chain[-1] / part)
+    return [folder for folder in reversed(chain) if not folder.exists()]
 
 
 def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
@@ -69,16 +98,26 @@ def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
     )
 
 
+#: Subcommands that run several stages and print a line per stage.
+ORCHESTRATORS = ("experiment", "grid", "tune", "demo")
+
+
 def main() -> None:
-    """Console entry point: ``experiment``, ``grid``, ``tune``, ``verify`` (a receipt), anything else the CLI.
+    """Console entry point: ``demo``, ``experiment``, ``grid``, ``tune``, ``verify`` (a receipt), else the CLI.
 
     Bad input (a wrong forget set, a missing or mismatched checkpoint, ...) ends with one ``error:`` line and
     exit code 2 instead of a traceback; set ``LIGHTNING_UNLEARN_DEBUG=1`` to see the traceback.
     """
+    from lightning_unlearn.console import configure
     from lightning_unlearn.models.checkpoint import CheckpointError
 
+    configure(orchestrated=len(sys.argv) > 1 and sys.argv[1] in ORCHESTRATORS)
     try:
-        if len(sys.argv) > 1 and sys.argv[1] == "experiment":
+        if len(sys.argv) > 1 and sys.argv[1] == "demo":
+            from lightning_unlearn.experiment import demo_main
+
+            demo_main(sys.argv[2:])
+        elif len(sys.argv) > 1 and sys.argv[1] == "experiment":
             from lightning_unlearn.experiment import experiment_main
 
             experiment_main(sys.argv[2:])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,14 @@ from lightning_unlearn.callbacks import (
 )
 from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
+from lightning_unlearn.console import log, show_messages
 from lightning_unlearn.io import atomic_path, atomic_write_json
 from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.outputs import SampleOutputs
 from lightning_unlearn.metrics.summary import summarize
 from lightning_unlearn.plots import plot_confidence, plot_curves, plot_forget_predictions, step_series
 from lightning_unlearn.report import write_report
+from lightning_unlearn.shipped import locate
 
 #: The attack values a receipt computes and the report reuses.
 MIA_KEYS = ("MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss")
@@ -103,7 +106,13 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
         "--trainer.callbacks=[]",
         *extra,
     ]
-    cli = cli_main(args)
+    folder = out / stage
+    if folder.is_dir() and any(folder.iterdir()):
+        log.info(f"      {stage}: replaces the earlier run in {folder}")
+    with warnings.catch_warnings():
+        # Lightning's CSV logger warns that it deletes the metrics file of the run this stage replaces (said above)
+        warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
+        cli = cli_main(args)
     receipt = _callback(cli, UnlearningReceipt)
     if receipt.path is not None:  # an unlearning method: the receipt saved (and hashed) unlearned.ckpt
         ckpt = receipt.path.parent / "unlearned.ckpt"
@@ -232,14 +241,14 @@ def resolve_methods(methods: Sequence[str], methods_dir: str | Path = "configs/m
     """
     from lightning_unlearn.methods import METHODS
 
-    folder = Path(methods_dir)
+    folder = Path(locate(methods_dir))
     resolved: list[str] = []
     for item in methods:
         if item == "all":
             names = [n for n in METHODS if n != "retrain" and (folder / f"{n}.yaml").is_file()]
             resolved += [str(folder / f"{n}.yaml") for n in names]
             continue
-        path = Path(item) if item.endswith((".yaml", ".yml")) else folder / f"{item}.yaml"
+        path = Path(locate(item)) if item.endswith((".yaml", ".yml")) else folder / f"{item}.yaml"
         if not path.is_file():
             known = sorted(p.stem for p in folder.glob("*.yaml"))
             raise FileNotFoundError(f"no method config {path}; known methods: {known}")
@@ -272,6 +281,9 @@ def run_experiment(
     Returns:
         The report rows.
     """
+    show_messages()
+    data, original, retrain = (locate(p) for p in (data, original, retrain))
+    trainer = locate(trainer) if trainer else None
     method_configs = resolve_methods(methods)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +293,7 @@ def run_experiment(
     start = time.perf_counter()
     results = []
     for i, (name, config, is_method) in enumerate(stages, 1):
-        print(f"[{i}/{len(stages)}] {name}: fit + test ({config})", flush=True)
+        log.info(f"[{i}/{len(stages)}] {name}: fit + test ({config})")
         extra = [f"--seed_everything={seed}"]
         if is_method:
             extra += [
@@ -290,7 +302,7 @@ def run_experiment(
                 f"--receipt.reference_outputs={out / 'retrain' / 'outputs.pt'}",
             ]
         result = run_stage(name, [*common, config], out, extra)
-        print(f"      {name}: {result.seconds:.1f} s", flush=True)
+        log.info(f"      {name}: {result.seconds:.1f} s")
         results.append(result)
     hashes = {r.info["forget_sha256"] for r in results}
     if len(hashes) != 1:
@@ -306,8 +318,40 @@ def run_experiment(
     }
     table = write_report(rows, out, meta)
     print(table, flush=True)
-    print(f"report: {out / 'report.json'}, {out / 'report.md'}; plots: {', '.join(p.name for p in plots)}", flush=True)
+    log.info(f"report: {out / 'report.json'}, {out / 'report.md'}; plots: {', '.join(p.name for p in plots)}")
     return rows
+
+
+def run_demo(methods: list[str] | None = None, out_dir: str = "runs/demo", seed: int = 0) -> list[dict[str, Any]]:
+    """The demo (``lightning-unlearn demo``, ``make demo``): the shipped ``configs/demo/experiment.yaml``.
+
+    Trains the original model and the retrained one on the digits (scikit-learn's, offline), runs each
+    method, prints the table and writes the report. Runs from any folder: the configs are read from the
+    package where the working folder has no ``configs/``.
+
+    Args:
+        methods: Method names (``configs/methods/<name>.yaml``) or ``["all"]``; default: the experiment's own.
+        out_dir: Where the runs and the report go.
+        seed: Seed of every stage.
+    """
+    import yaml
+
+    spec = yaml.safe_load(Path(locate("configs/demo/experiment.yaml")).read_text())
+    return run_experiment(
+        data=spec["data"],
+        original=spec["original"],
+        retrain=spec["retrain"],
+        methods=methods or spec["methods"],
+        out_dir=out_dir,
+        seed=seed,
+    )
+
+
+def demo_main(argv: Sequence[str] | None = None) -> None:
+    """``lightning-unlearn demo [--methods '[all]'] [--out_dir runs/demo]``."""
+    from jsonargparse import CLI
+
+    CLI(run_demo, args=list(argv) if argv is not None else None, as_positional=False)
 
 
 def experiment_main(argv: Sequence[str] | None = None) -> None:

@@ -24,10 +24,13 @@ from typing import Any
 import torch
 
 from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
+from lightning_unlearn.callbacks.progress import remaining_seconds
+from lightning_unlearn.console import log, show_messages
 from lightning_unlearn.data.forget import SELECTORS
 from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from lightning_unlearn.report import format_value
+from lightning_unlearn.shipped import locate
 
 #: The columns aggregated over seeds.
 SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE", "eval_overhead")
@@ -180,22 +183,29 @@ def _cached_or_run(folder: Path, compute: Callable[[], StageResult]) -> tuple[St
 
 
 class Progress:
-    """One line per finished run: its place in the whole, how long it took (or that it was cached), elapsed time."""
+    """One line per finished run: its place, its seconds (or ``cached``), the elapsed time and the time left.
+
+    The time left is estimated at the pace of the runs computed so far (cached runs cost nothing).
+    """
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.done = 0
+        self.computed = 0
         self.start = time.perf_counter()
 
-    def step(self, label: str, how: str) -> None:
-        """Report one run as finished."""
+    def step(self, label: str, how: str, cached: bool = False) -> None:
+        """Report one run as finished (``cached``: served from the cache, so it says nothing of the pace)."""
         self.done += 1
+        self.computed += not cached
         elapsed = time.perf_counter() - self.start
-        print(f"[{self.done}/{self.total}] {label}: {how} (elapsed {elapsed:.0f} s)", flush=True)
+        left = remaining_seconds(elapsed, self.computed, self.computed + self.total - self.done)
+        eta = f", about {left:.0f} s left" if left is not None and self.done < self.total else ""
+        log.info(f"[{self.done}/{self.total}] {label}: {how} (elapsed {elapsed:.0f} s{eta})")
 
     def ran(self, label: str, result: StageResult, cached: bool) -> None:
         """Report a run's result: ``cached`` or its seconds."""
-        self.step(label, "cached" if cached else f"{result.seconds:.1f} s")
+        self.step(label, "cached" if cached else f"{result.seconds:.1f} s", cached)
 
 
 @dataclass
@@ -468,6 +478,9 @@ def run_grid(
     Returns:
         ``{"meta", "rows", "summary"}``, as written to ``results.json``.
     """
+    show_messages()
+    data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
+    trainer = locate(trainer) if trainer else None
     seeds = seeds or [0]
     out = Path(out_dir) / name
     out.mkdir(parents=True, exist_ok=True)
@@ -515,7 +528,7 @@ def write_results(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -
     atomic_write_text(out / "results.md", results_markdown(summary, meta))
     plot_gap_vs_time(summary, out / "gap_vs_time.png")
     print(results_markdown(summary, meta), flush=True)
-    print(f"written: {out / 'results.json'}, {out / 'results.md'}, {out / 'gap_vs_time.png'}", flush=True)
+    log.info(f"written: {out / 'results.json'}, {out / 'results.md'}, {out / 'gap_vs_time.png'}")
     return results
 
 

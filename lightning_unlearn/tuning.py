@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from lightning_unlearn.console import log, show_messages
 from lightning_unlearn.grid import (
     Progress,
     Scenario,
@@ -36,6 +37,7 @@ from lightning_unlearn.grid import (
 from lightning_unlearn.io import atomic_write_json, atomic_write_text
 from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS
 from lightning_unlearn.report import format_value
+from lightning_unlearn.shipped import locate
 
 #: What a tuning table shows: validation-set metrics only, so nothing invites a choice by the test set.
 TUNING_KEYS = ("UA", "RA", "TA_val", "MIA_val", "avg_gap_val", "seconds", "RTE")
@@ -115,7 +117,9 @@ def tune_method(
         (row,) = scenario_rows(scenario, result, seed)
         row = {k: row[k] for k in TUNING_KEYS if k in row} | {"method": method, "scenario": scenario.name}
         row |= {"overrides": overrides, "config": str(config), "score": float(row["avg_gap_val"])}
-        progress.step(label, f"{'cached' if cached else f'{result.seconds:.1f} s'}, avg_gap_val {row['score']:.2f}")
+        progress.step(
+            label, f"{'cached' if cached else f'{result.seconds:.1f} s'}, avg_gap_val {row['score']:.2f}", cached
+        )
         rows.append(row)
     return rows
 
@@ -189,6 +193,9 @@ def run_tuning(
     Returns:
         ``{"meta", "rows", "chosen"}``, as written to ``tuning.json``.
     """
+    show_messages()
+    data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
+    trainer = locate(trainer) if trainer else None
     total = sum(len(candidates(space, max_configs)) for space in search.values()) * len(scenarios)
     progress = Progress(1 + len(scenarios) + total)
     ws = prepare_workspace(data, original, next(iter(scenarios.values())), out_dir, trainer, progress)
@@ -205,7 +212,7 @@ def run_tuning(
             rows += tried
             scored = [r for r in tried if "score" in r and not math.isnan(r["score"])]
             if not scored:
-                print(f"{scenario_name} {method}: every candidate failed; no recipe written", flush=True)
+                log.warning(f"{scenario_name} {method}: every candidate failed; no recipe written")
                 continue
             best = min(scored, key=lambda r: r["score"])
             chosen[(scenario_name, method)] = best
@@ -221,7 +228,7 @@ def run_tuning(
     text = tuning_markdown(rows, chosen)
     atomic_write_text(out / "tuning.md", text)
     print(text, flush=True)
-    print(f"recipes: {recipes_dir}/<scenario>/<method>.yaml; table: {out / 'tuning.md'}", flush=True)
+    log.info(f"recipes: {recipes_dir}/<scenario>/<method>.yaml; table: {out / 'tuning.md'}")
     return results
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -292,11 +293,30 @@ class UnlearningModule(NetworkModule):
         return (self.global_step + 1) % every == 0 or self.global_step == 0
 
     def _check_finite(self, terms: Mapping[str, Tensor]) -> None:
-        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
-        if not bool(torch.isfinite(values).all()):
-            bad = {
-                k: float(v) for k, v in zip(terms, values.tolist(), strict=True) if not torch.isfinite(torch.tensor(v))
-            }
-            raise FloatingPointError(
-                f"{type(self).__name__}: non-finite loss at epoch {self.current_epoch}, step {self.global_step}: {bad}"
-            )
+        check_finite(
+            terms, f"{type(self).__name__}: non-finite loss at epoch {self.current_epoch}, step {self.global_step}"
+        )
+
+
+def check_finite(terms: Mapping[str, Tensor], what: str) -> None:
+    """Raise :class:`FloatingPointError` on every rank when any rank's loss terms hold a NaN or an infinity.
+
+    Under DDP each rank sees its own batch, so one rank alone may meet a non-finite loss; if only that rank
+    raised, the others would wait for it in the next collective (the gradient all-reduce): a hang, not an
+    error. One all-reduce of a flag makes every rank stop at the same step with the same error.
+
+    Args:
+        terms: The named loss terms of this step.
+        what: The start of the message (the module, epoch and step).
+    """
+    values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+    finite = torch.isfinite(values)
+    flag = (~finite).any().to(torch.int32)
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    if not bool(flag):
+        return
+    if bool(finite.all()):
+        raise FloatingPointError(f"{what}: on another rank")
+    bad = {k: float(v) for k, v, ok in zip(terms, values.tolist(), finite.tolist(), strict=True) if not ok}
+    raise FloatingPointError(f"{what}: {bad}")
