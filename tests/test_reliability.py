@@ -169,6 +169,17 @@ def test_atomic_writes_leave_the_previous_file_whole_when_interrupted(tmp_path, 
     assert (tmp_path / "a.txt").read_text() == "complete"
 
 
+def test_atomic_writes_get_the_mode_a_plain_write_gets(tmp_path):
+    # the temporary file behind an atomic write is created 0600; the renamed result must follow the umask
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.md", "table")
+        (tmp_path / "plain.md").write_text("table")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == (tmp_path / "plain.md").stat().st_mode & 0o777 == 0o644
+
+
 def test_cli_checkpoints_go_through_the_atomic_plugin(tmp_path, original_ckpt):
     from lightning_unlearn.io import AtomicCheckpointIO
 
