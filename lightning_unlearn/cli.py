@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import sys
@@ -19,6 +20,7 @@ from lightning_unlearn.callbacks import (
 )
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
+from lightning_unlearn.shipped import locate
 
 
 class UnlearnCLI(LightningCLI):
@@ -50,13 +52,18 @@ class UnlearnCLI(LightningCLI):
         )
 
     def _run_subcommand(self, subcommand: str) -> None:
-        """Run the subcommand; if it fails, remove the empty log folders it created (a refused run leaves none)."""
-        created = _missing_folders(Path(self.trainer.default_root_dir), self.trainer.log_dir)
+        """Run the subcommand; if it fails, remove the empty log folders it created (a refused run leaves none).
+
+        Overrides LightningCLI's (private) runner of the subcommand: the one place that sees both the trainer's
+        folders before the run and the run's failure.
+        """
+        created = _missing_folders(self.trainer.default_root_dir, self.trainer.log_dir)
         try:
             super()._run_subcommand(subcommand)
         except BaseException:
             for folder in created:  # deepest first
-                if folder.is_dir() and not any(folder.iterdir()):
+                # another rank may remove it first, or it may hold a file: never hide the run's own error
+                with contextlib.suppress(OSError):
                     folder.rmdir()
             raise
 
@@ -67,14 +74,18 @@ class UnlearnCLI(LightningCLI):
             self.model.resume_ckpt_path = str(ckpt_path)
 
 
-def _missing_folders(root: Path, log_dir: str | None) -> list[Path]:
-    """The folders from ``root`` down to ``log_dir`` that do not exist yet, deepest first."""
-    root = root.resolve()
-    chain = [root]
-    if log_dir is not None and Path(log_dir).resolve().is_relative_to(root):
-        for part in Path(log_dir).resolve().relative_to(root).parts:
-            chain.append(chain[-1] / part)
-    return [folder for folder in reversed(chain) if not folder.exists()]
+def _missing_folders(*folders: str | None) -> list[Path]:
+    """Every folder that does not exist yet on the way to each of ``folders`` (parents included), deepest first."""
+    missing: set[Path] = set()
+    for folder in folders:
+        if folder is None:
+            continue
+        path = Path(folder).resolve()
+        for candidate in (path, *path.parents):
+            if candidate.exists():
+                break
+            missing.add(candidate)
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
 
 
 def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
@@ -112,29 +123,31 @@ def main() -> None:
     from lightning_unlearn.models.checkpoint import CheckpointError
 
     configure(orchestrated=len(sys.argv) > 1 and sys.argv[1] in ORCHESTRATORS)
+    argv = shipped_configs(sys.argv[1:])
+    command = argv[0] if argv else None
     try:
-        if len(sys.argv) > 1 and sys.argv[1] == "demo":
+        if command == "demo":
             from lightning_unlearn.experiment import demo_main
 
-            demo_main(sys.argv[2:])
-        elif len(sys.argv) > 1 and sys.argv[1] == "experiment":
+            demo_main(argv[1:])
+        elif command == "experiment":
             from lightning_unlearn.experiment import experiment_main
 
-            experiment_main(sys.argv[2:])
-        elif len(sys.argv) > 1 and sys.argv[1] == "grid":
+            experiment_main(argv[1:])
+        elif command == "grid":
             from lightning_unlearn.grid import grid_main
 
-            grid_main(sys.argv[2:])
-        elif len(sys.argv) > 1 and sys.argv[1] == "tune":
+            grid_main(argv[1:])
+        elif command == "tune":
             from lightning_unlearn.tuning import tune_main
 
-            tune_main(sys.argv[2:])
-        elif len(sys.argv) > 1 and sys.argv[1] == "verify":
+            tune_main(argv[1:])
+        elif command == "verify":
             from lightning_unlearn.receipt import verify_main
 
-            sys.exit(verify_main(sys.argv[2:]))
+            sys.exit(verify_main(argv[1:]))
         else:
-            cli_main()
+            cli_main(argv)
     except (ValueError, FileNotFoundError, CheckpointError, FloatingPointError, pickle.UnpicklingError) as err:
         if os.environ.get("LIGHTNING_UNLEARN_DEBUG"):
             raise
@@ -144,6 +157,22 @@ def main() -> None:
             cause = CheckpointError(f"refused to load a checkpoint that could run code on load: {unsafe[0]}")
         print(f"error: {cause}", file=sys.stderr)
         sys.exit(2)
+
+
+def shipped_configs(argv: list[str]) -> list[str]:
+    """``argv`` with each ``--config`` value passed through :func:`~lightning_unlearn.shipped.locate`.
+
+    So ``--config configs/...`` reads the shipped config where the working folder has no such file.
+    """
+    located: list[str] = []
+    for i, arg in enumerate(argv):
+        if i > 0 and argv[i - 1] == "--config":
+            located.append(locate(arg))
+        elif arg.startswith("--config="):
+            located.append("--config=" + locate(arg.removeprefix("--config=")))
+        else:
+            located.append(arg)
+    return located
 
 
 def _root_cause(err: BaseException) -> BaseException:

@@ -1,8 +1,8 @@
 """What a run shows on the terminal: this library's messages through :mod:`logging`, third-party noise filtered.
 
-The library logs its progress lines to the ``lightning_unlearn`` logger. :func:`show_messages` gives that
-logger a handler on standard output unless it has one (a user's own handler wins). :func:`configure`, called
-once by the command-line entry point, also filters what says nothing about the run: Lightning's advertising
+The library logs its progress lines to the ``lightning_unlearn`` logger; a program that uses the library
+configures ``logging`` as it likes. :func:`configure`, called once by the command-line entry point, shows the
+messages on the terminal (:func:`show_messages`) and filters what says nothing about the run: Lightning's advertising
 tips and a deprecation warning Lightning itself triggers inside torch's ``_pytree`` always; and in runs of
 several stages (experiment, grid, tune, demo), whose own lines say what runs, Lightning's ``info`` lines (the
 accelerator, the seed, why ``fit`` stopped) and each stage's data summary. Warnings and errors still show.
@@ -25,8 +25,11 @@ _RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric
 _PER_STAGE_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning_unlearn.data")
 
 
-class _Stdout(logging.StreamHandler):
-    """A handler on whatever ``sys.stdout`` is at emit time (pytest's capture, a redirect), message only."""
+class _Console(logging.StreamHandler):
+    """Messages only; ``INFO`` and below on standard output, warnings and errors on standard error.
+
+    Reads ``sys.stdout`` / ``sys.stderr`` at each message, so a redirect made later (pytest's capture) is honoured.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,11 +37,17 @@ class _Stdout(logging.StreamHandler):
 
     @property
     def stream(self):  # type: ignore[no-untyped-def]
-        return sys.stdout
+        return sys.stderr if self._warning else sys.stdout
 
     @stream.setter
     def stream(self, value) -> None:  # type: ignore[no-untyped-def]
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._warning = record.levelno >= logging.WARNING
+        super().emit(record)
+
+    _warning = False
 
 
 class _DropLines(logging.Filter):
@@ -53,17 +62,17 @@ class _DropLines(logging.Filter):
 
 
 def show_messages() -> None:
-    """Send this library's ``INFO`` messages to standard output, unless its logger has a handler already.
+    """Show this library's messages on the terminal, unless ``logging`` is configured already.
 
-    Called by the long-running commands (experiment, grid, tune). To route or silence the messages, configure
-    the ``lightning_unlearn`` logger before calling them (a handler of your own, or a higher level).
+    The command-line entry point calls this; a program that uses the library and configured ``logging`` (a
+    handler on the root logger or on ``lightning_unlearn``) keeps its own routing and levels. Otherwise
+    ``INFO`` messages go to standard output, warnings and errors to standard error.
     """
-    if log.handlers:
+    if log.handlers or logging.getLogger().handlers:
         return
-    log.addHandler(_Stdout())
+    log.addHandler(_Console())
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
-    log.propagate = False
 
 
 def configure(orchestrated: bool) -> None:

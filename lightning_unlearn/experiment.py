@@ -26,7 +26,7 @@ from lightning_unlearn.callbacks import (
 )
 from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
-from lightning_unlearn.console import log, show_messages
+from lightning_unlearn.console import log
 from lightning_unlearn.io import atomic_path, atomic_write_json
 from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.outputs import SampleOutputs
@@ -281,7 +281,6 @@ def run_experiment(
     Returns:
         The report rows.
     """
-    show_messages()
     data, original, retrain = (locate(p) for p in (data, original, retrain))
     trainer = locate(trainer) if trainer else None
     method_configs = resolve_methods(methods)

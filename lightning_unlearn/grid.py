@@ -25,7 +25,7 @@ import torch
 
 from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
 from lightning_unlearn.callbacks.progress import remaining_seconds
-from lightning_unlearn.console import log, show_messages
+from lightning_unlearn.console import log
 from lightning_unlearn.data.forget import SELECTORS
 from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
@@ -478,7 +478,6 @@ def run_grid(
     Returns:
         ``{"meta", "rows", "summary"}``, as written to ``results.json``.
     """
-    show_messages()
     data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
     trainer = locate(trainer) if trainer else None
     seeds = seeds or [0]

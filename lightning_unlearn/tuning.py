@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from lightning_unlearn.console import log, show_messages
+from lightning_unlearn.console import log
 from lightning_unlearn.grid import (
     Progress,
     Scenario,
@@ -193,7 +193,6 @@ def run_tuning(
     Returns:
         ``{"meta", "rows", "chosen"}``, as written to ``tuning.json``.
     """
-    show_messages()
     data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
     trainer = locate(trainer) if trainer else None
     total = sum(len(candidates(space, max_configs)) for space in search.values()) * len(scenarios)

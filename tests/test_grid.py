@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,13 @@ from lightning_unlearn.grid import aggregate, content_key, run_grid
 from tests.paths import ROOT
 
 FIXTURES = str(ROOT / "tests" / "fixtures" / "grid")
+
+
+def _taken(caplog) -> str:
+    """The library's messages logged since the last call (the grid's progress lines)."""
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("lightning_unlearn"))
+    caplog.clear()
+    return text
 
 
 def _grid(tmp_path, scenarios):
@@ -28,10 +36,11 @@ def _grid(tmp_path, scenarios):
     )
 
 
-def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
+def test_grid_runs_every_cell_then_reuses_them(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="lightning_unlearn")
     scenarios = {"class_0": {"classes": [0]}}
     first = _grid(tmp_path, scenarios)
-    out = capsys.readouterr().out
+    out = _taken(caplog)
     # original, retrain, the original scored on the scenario, 2 methods x 2 seeds
     assert out.count("cached") == 0 and "[7/7]" in out
     assert {(r["method"], r["seed"]) for r in first["rows"]} == {
@@ -54,7 +63,7 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, capsys):
     seed0, seed1 = (load_outputs(run / "outputs.pt")["retain"].probs for run in runs)
     assert not torch.equal(seed0, seed1)
     again = _grid(tmp_path, {**scenarios, "random": {"fraction": 0.2, "seed": 0}})
-    out = capsys.readouterr().out
+    out = _taken(caplog)
     assert out.count("cached") == 7  # only the new scenario's runs are computed
     old = [r for r in again["rows"] if r["scenario"] == "class_0"]
     assert [r["UA"] for r in old] == [r["UA"] for r in first["rows"]]
@@ -138,7 +147,8 @@ def test_the_original_is_scored_against_each_retrained_model_like_any_method(tmp
     assert "original_avg_gap_class_0" in (tmp_path / "regime" / "results.md").read_text()
 
 
-def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path, monkeypatch, capsys):
+def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="lightning_unlearn")
     import shutil
 
     from lightning_unlearn import grid
@@ -158,7 +168,7 @@ def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path,
             methods_dir=f"{FIXTURES}/methods",
             out_dir=str(tmp_path / "out"),
         )
-        return capsys.readouterr().out
+        return _taken(caplog)
 
     def edit(relative: str) -> None:
         path = package / relative

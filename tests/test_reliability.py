@@ -46,10 +46,6 @@ def _run_main(argv: list[str], monkeypatch) -> tuple[int, str]:
     return int(exit_info.value.code or 0), err.getvalue()
 
 
-def _files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
 def _write_corrupt(path: Path) -> Path:
     path.write_bytes(b"PK\x03\x04 truncated")
     return path
@@ -199,13 +195,19 @@ def test_same_config_and_seed_give_identical_split_and_weights(tmp_path, origina
 
 
 def _integers(value) -> set[int]:
-    """Every integer a JSON document holds: numbers, and lists of numbers written as text ("72, 73" or "72\n73")."""
+    """Every integer a JSON document holds: numbers, and lists of numbers written as text ("72, 73", "72\n73",
+    "72-95" for every number in the range). Other text (hashes, dates, paths) and floats (metrics) are not lists."""
     if isinstance(value, bool):
         return set()
     if isinstance(value, int):
         return {value}
     if isinstance(value, str):
-        return {int(v) for v in re.findall(r"\d+", value)} if re.fullmatch(r"[\d\s,;\[\]()]+", value) else set()
+        if not re.fullmatch(r"[\d\s,;:\-\[\]()]+", value):
+            return set()
+        numbers = {int(v) for v in re.findall(r"\d+", value)}
+        for a, b in re.findall(r"(\d+)\s*-\s*(\d+)", value):
+            numbers |= set(range(int(a), int(b) + 1))
+        return numbers
     if isinstance(value, dict):
         return set().union(*(_integers(k) | _integers(v) for k, v in value.items()))
     if isinstance(value, list):

@@ -32,10 +32,12 @@ class EpochProgress(Callback):
         self.interval = interval
         self._start = 0.0
         self._last = 0.0
+        self._first_epoch = 0
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = self._last = time.perf_counter()
+        self._first_epoch = trainer.current_epoch  # > 0 when fit resumed from a checkpoint
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -46,5 +48,7 @@ class EpochProgress(Callback):
         done, total = trainer.current_epoch + 1, trainer.max_epochs
         name = trainer.logger.name if trainer.logger is not None and trainer.logger.name else type(pl_module).__name__
         line = f"      {name}: epoch {done}/{total}, {now - self._start:.0f} s"
-        left = remaining_seconds(now - self._start, done, total) if total and total > 0 else None
+        # at the pace of the epochs run in this process (a resumed fit did the earlier ones in another)
+        ran = done - self._first_epoch
+        left = remaining_seconds(now - self._start, ran, total - self._first_epoch) if total and total > 0 else None
         log.info(line + (f", about {left:.0f} s left" if left is not None else ""))

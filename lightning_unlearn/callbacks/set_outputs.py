@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import Callback
 from typing_extensions import override
 
 from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.metrics.mia import cross_entropy_from_logits
 from lightning_unlearn.metrics.outputs import SampleOutputCollector, SampleOutputs
 from lightning_unlearn.models.modes import eval_mode
 
@@ -75,11 +76,9 @@ def predict_outputs(model: torch.nn.Module, dm: Any, batch: Batch, device: torch
     """Softmax outputs and per-sample losses of ``model`` on a ``uint8`` batch of any size.
 
     In chunks of the evaluation batch size. Returns :class:`SampleOutputs` on ``device`` in the batch's order
-    (inference tensors: for metrics, not autograd), the losses from the logits in float64; the caller sets
+    (inference tensors: for metrics, not autograd), the losses from the logits (as float64); the caller sets
     eval mode and precision.
     """
-    from lightning_unlearn.metrics.mia import cross_entropy_from_logits
-
     probs, targets, indices, losses = [], [], [], []
     with torch.inference_mode():  # about a third faster than no_grad on a CPU; outputs feed metrics only
         for start in range(0, batch.targets.numel(), dm.eval_batch_size):

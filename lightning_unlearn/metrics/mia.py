@@ -95,7 +95,7 @@ def mia_efficacy(
     x_non = mia_feature(test[0][non_members].cpu(), test[1][non_members].cpu(), kind)
     x = torch.cat([x_member, x_non]).double().numpy().reshape(-1, 1)
     y = np.concatenate([np.ones(len(x_member)), np.zeros(len(x_non))])
-    clf = SVC(C=3, gamma="auto", kernel="rbf", random_state=seed)  # an int: leaves the global numpy RNG alone
+    clf = SVC(C=3, gamma="auto", kernel="rbf")
     clf.fit(x, y)
     x_forget = mia_feature(forget[0].cpu(), forget[1].cpu(), kind).double().numpy().reshape(-1, 1)
     return float((1.0 - clf.predict(x_forget).mean()) * 100.0)
@@ -110,8 +110,12 @@ def per_sample_cross_entropy(probs: Tensor, targets: Tensor) -> Tensor:
 
 
 def cross_entropy_from_logits(logits: Tensor, targets: Tensor) -> Tensor:
-    """``-log p_y`` of each sample, from the log-softmax of the logits in float64 (no floor, no saturation)."""
-    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    """``-log p_y`` of each sample from the log-softmax of the logits (no floor, no saturation), as float64.
+
+    The log-softmax runs in float32, which every device has (MPS has no float64) and which holds a loss of any
+    size a network produces; only ``-log`` of a float32 *probability* saturates, where the probability underflows.
+    """
+    log_probs = torch.log_softmax(logits.float(), dim=-1).double()
     return -log_probs.gather(1, targets.view(-1, 1)).squeeze(1)
 
 

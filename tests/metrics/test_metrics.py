@@ -146,9 +146,12 @@ def test_summarize_holds_every_metric():
         return SampleOutputs(probs, torch.randint(0, 3, (n,)), torch.arange(offset, offset + n))
 
     sets = {"forget": outputs(40, 0), "retain": outputs(80, 40), "test": outputs(40, 0)}
-    row = summarize(sets, reference=sets, random_forget_probs=sets["forget"].probs)
+    uniform = torch.full((40, 3), 1 / 3)  # a random network's outputs
+    row = summarize(sets, reference=sets, random_forget_probs=uniform)
     assert row["JS_forget"] == pytest.approx(0.0, abs=1e-7) and row["AD_test"] == pytest.approx(0.0, abs=1e-7)
-    assert row["ZRF"] == pytest.approx(zrf_score(sets["forget"].probs, sets["forget"].probs))
+    # the row holds both ZRF numbers of the forget outputs against the random network's, not against themselves
+    assert row["ZRF"] == pytest.approx(zrf_score(sets["forget"].probs, uniform)) and row["ZRF"] < 1.0
+    assert row["ZRF_authors_code"] == pytest.approx(zrf_score_authors_code(sets["forget"].probs, uniform))
     assert {"UA", "RA", "TA", "MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss", "forget_predicted"} <= set(row)
     assert sum(row["forget_predicted"]) == 40
 
