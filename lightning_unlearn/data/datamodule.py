@@ -271,6 +271,14 @@ class UnlearningDataModule(pl.LightningDataModule):
                     f"(sha256 {recorded.sha256[:16]}…, data {recorded.dataset_fingerprint[:16]}…): "
                     "refusing to mix two splits in one experiment"
                 )
+            for part in ("holdout", "validation"):
+                now, then = getattr(split, part), getattr(recorded, part)
+                if not torch.equal(now, then):
+                    raise ValueError(
+                        f"the {part} set computed now ({now.numel()} samples) differs from the one recorded in "
+                        f"{path} ({then.numel()} samples; check {part}_fraction and holdout_seed): refusing to "
+                        "mix two splits in one experiment"
+                    )
             return
         if self.trainer is None or self.trainer.is_global_zero:
             split.save(path)

@@ -218,7 +218,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
             student = self._student_features("retain", self.retain_share, STATS_SAMPLES)
             stats = []
             for features in (student, torch.cat(teacher)):
-                stats += [features.mean(0), features.std(0).clamp_min(1e-6)]
+                # one sample has no spread (its std is NaN): then the distance is left unscaled
+                std = features.std(0) if len(features) > 1 else torch.ones_like(features[0])
+                stats += [features.mean(0), std.clamp_min(1e-6)]
             self.feature_stats = torch.stack(stats)  # student mean, student std, teacher mean, teacher std
 
     def _student_features(self, name: str, share: float, limit: int) -> Tensor:

@@ -95,7 +95,8 @@ def mia_efficacy(
     x_non = mia_feature(test[0][non_members].cpu(), test[1][non_members].cpu(), kind)
     x = torch.cat([x_member, x_non]).double().numpy().reshape(-1, 1)
     y = np.concatenate([np.ones(len(x_member)), np.zeros(len(x_non))])
-    clf = SVC(C=3, gamma="auto", kernel="rbf")
+    # sklearn draws libsvm's seed from the global numpy RNG unless given one: an int leaves that RNG untouched
+    clf = SVC(C=3, gamma="auto", kernel="rbf", random_state=seed)
     clf.fit(x, y)
     x_forget = mia_feature(forget[0].cpu(), forget[1].cpu(), kind).double().numpy().reshape(-1, 1)
     return float((1.0 - clf.predict(x_forget).mean()) * 100.0)

@@ -84,6 +84,14 @@ def test_split_is_saved_and_a_different_recorded_split_is_refused(tmp_path):
     with pytest.raises(ValueError, match="does not match the one recorded"):
         other.setup("fit")
     assert json.loads(path.read_text())["sha256"] == dm.split.sha256  # untouched
+    # the same forget samples with another holdout (or validation) set: the unseen data would differ between stages
+    by_index = tmp_path / "by_index.json"
+    forget_by_index = [2, 3, 5]  # in neither the holdout nor the validation set drawn below
+    synthetic_datamodule(ForgetSpec(indices=forget_by_index), split_file=str(by_index)).setup("fit")
+    for kwargs, part in (({"holdout_fraction": 0.25}, "holdout"), ({"validation_fraction": 0.25}, "validation")):
+        shifted = synthetic_datamodule(ForgetSpec(indices=forget_by_index), split_file=str(by_index), **kwargs)
+        with pytest.raises(ValueError, match=f"the {part} set computed now"):
+            shifted.setup("fit")
 
 
 def test_training_batches_are_augmented_and_normalised_on_transfer():

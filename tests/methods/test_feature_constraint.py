@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_unlearn.data import Batch
+from lightning_unlearn.data import Batch, ForgetSpec
 from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain
 from lightning_unlearn.models.checkpoint import CheckpointError
 from tests.conftest import MODEL_ARGS, synthetic_datamodule, tiny_trainer
@@ -224,3 +224,11 @@ def test_standardized_distance_compares_each_networks_own_standard_scores(origin
     # the teacher's standard scores differ from sample to sample: no common target for every forget image
     z_teacher = (teacher - t_mean) / t_std
     assert float(torch.nn.functional.cosine_similarity(z_teacher[:1], z_teacher[1:]).mean()) < 0.5
+
+
+def test_standardized_distance_with_a_single_forget_sample_stays_finite(original_ckpt, tmp_path):
+    # one forget image has no spread of its own: its statistics must not turn every distance into NaN
+    model = _unlearner(original_ckpt, distance="standardized", teacher_norm="running")
+    tiny_trainer(tmp_path, max_epochs=1).fit(model, datamodule=synthetic_datamodule(ForgetSpec(indices=[5])))
+    assert bool(torch.isfinite(model.feature_stats).all())
+    torch.testing.assert_close(model.feature_stats[3], torch.ones_like(model.feature_stats[3]))
