@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.random_labels import RandomLabels
+from lightning_unlearn.models.modes import eval_mode
 
 
 def _key(name: str) -> str:
@@ -55,12 +56,16 @@ class SalUn(RandomLabels):
         """Accumulate the forget-loss gradient over the forget set and keep the top ``mask_ratio`` of |gradient|."""
         params = dict(self.net.named_parameters())
         grads = {name: torch.zeros_like(p) for name, p in params.items()}
-        for batch in self.batches("forget"):
-            self.net.zero_grad(set_to_none=True)
-            cross_entropy(self(batch.inputs), batch.targets).backward()
-            for name, p in params.items():
-                if p.grad is not None:
-                    grads[name] += p.grad.detach()
+        # In eval mode, as the authors' generate_mask.py: batch norm uses the original's running statistics (the
+        # gradients of train-mode batches pick another mask; measured Jaccard 0.40 on the memorised CIFAR-10
+        # model) and its running statistics are not moved by forget batches before unlearning starts.
+        with eval_mode(self.net):
+            for batch in self.batches("forget"):
+                self.net.zero_grad(set_to_none=True)
+                cross_entropy(self(batch.inputs), batch.targets).backward()
+                for name, p in params.items():
+                    if p.grad is not None:
+                        grads[name] += p.grad.detach()
         self.net.zero_grad(set_to_none=True)
         flat = torch.cat([g.abs().flatten() for g in grads.values()])
         k = max(1, round(self.mask_ratio * flat.numel()))
