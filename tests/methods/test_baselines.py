@@ -1,7 +1,8 @@
-"""Every method on the digits class-forgetting case, through the CLI with its shipped config."""
+"""Every method on the digits class-forgetting case, through the CLI with its shipped config (bounds: see EXPECTED)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,26 +11,39 @@ from lightning_unlearn.callbacks import ForgettingMetrics
 from lightning_unlearn.cli import cli_main
 from lightning_unlearn.experiment import run_stage
 from lightning_unlearn.metrics import accuracy
-from tests.paths import DEMO, METHOD_CONFIGS
+from tests.paths import DEMO, METHOD_CONFIGS, ROOT
 
-# (largest forget accuracy, smallest retain accuracy) after unlearning, from measurement on this split with
-# these configs (forget accuracy measured: 0 for most, 9.8 random labels and SalUn, 12.0 UNSIR;
-# retain accuracy measured: 99.2 SSD, 99.3-100 the rest). The original scores 100 / 100.
+#: Points between each bound and the worst value measured over seeds and thread counts.
+MARGIN = 3.0
+
+#: (largest forget accuracy, smallest retain accuracy) after unlearning; the original scores 100 / 100. Each bound
+#: sits MARGIN points outside what ``benchmarks/digits_recipes.py`` measured for the shipped recipe over 5 seeds of
+#: the original x 1 and 2 torch threads (``docs/results/digits_recipes.json``; checked below), so a failure here
+#: means a recipe or a method changed, not the machine. UNSIR's own spread is wide (2-39 % of the class left).
 EXPECTED = {
-    "finetune": (10.0, 97.0),
-    "gradient_ascent": (5.0, 97.0),
+    "finetune": (7.0, 96.0),
+    "gradient_ascent": (5.0, 95.0),
     "neggrad_plus": (5.0, 97.0),
-    "random_labels": (15.0, 97.0),
-    "bad_teacher": (5.0, 97.0),
-    "unsir": (20.0, 97.0),
+    "random_labels": (13.0, 97.0),
+    "bad_teacher": (5.0, 96.0),
+    "unsir": (43.0, 96.0),
     "scrub": (5.0, 97.0),
-    "salun": (15.0, 97.0),
+    "salun": (13.0, 97.0),
     "l1_sparse": (5.0, 95.0),
-    "boundary_shrink": (5.0, 97.0),
-    "amnesiac": (15.0, 97.0),
+    "boundary_shrink": (5.0, 95.0),
+    "amnesiac": (5.0, 96.0),
     "ssd": (5.0, 96.0),
-    "feature_constraint": (5.0, 97.0),
+    "feature_constraint": (5.0, 96.0),
 }
+
+
+def test_bounds_sit_outside_the_measured_spread():
+    runs = json.loads((ROOT / "docs" / "results" / "digits_recipes.json").read_text())["runs"]
+    assert {(r["seed"], r["threads"]) for r in runs} == {(s, t) for s in range(5) for t in (1, 2)}
+    for name, (max_forget, min_retain) in EXPECTED.items():
+        forget = max(r["values"][name]["forget"] for r in runs)
+        retain = min(r["values"][name]["retain"] for r in runs)
+        assert max_forget >= forget + MARGIN and min_retain <= retain - MARGIN, (name, forget, retain)
 
 
 @pytest.fixture(scope="module")
