@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from lightning_unlearn.io import atomic_write_json, atomic_write_text
 from lightning_unlearn.tuning import tuning_markdown
 
 
@@ -48,8 +49,8 @@ def main() -> None:
         if pick is not None and pick["config"] == row["config"]:
             chosen[(row["scenario"], row["method"])] = row
     table = tuning_markdown(merged["rows"], chosen)
-    base_json.write_text(json.dumps(merged, indent=1) + "\n")
-    base_md.write_text(header + table[table.index("Scores:") :])
+    atomic_write_json(base_json, merged)  # the format `lightning-unlearn tune` writes
+    atomic_write_text(base_md, header + table[table.index("Scores:") :])
     print(f"written: {base_json}, {base_md} ({len(merged['rows'])} rows)")
 
 
