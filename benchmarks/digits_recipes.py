@@ -56,18 +56,11 @@ def worker(seed: int, threads: int, out: str, only: list[str] | None = None) -> 
     torch.set_num_threads(threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    from lightning_unlearn.experiment import run_stage
-    from tests.methods.test_baselines import unlearn_digits  # exactly the test's run
+    from tests.methods.test_baselines import train_digits_original, unlearn_digits  # exactly the test's runs
 
     values: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        run_stage(
-            "original",
-            ["configs/demo/data.yaml", "configs/demo/original.yaml"],
-            Path(tmp),
-            [f"--seed_everything={seed}"],
-        )
-        ckpt = Path(tmp) / "original" / "model.ckpt"
+        ckpt, _ = train_digits_original(Path(tmp), seed)
         for name, (method, overrides) in selected(only).items():
             values[name] = unlearn_digits(method, ckpt, Path(tmp) / name.replace(" ", "_"), tuple(overrides))
             print(f"seed {seed} threads {threads} {name}: {values[name]}", file=sys.stderr, flush=True)

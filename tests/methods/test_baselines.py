@@ -46,12 +46,23 @@ def test_bounds_sit_outside_the_measured_spread():
         assert max_forget >= forget + MARGIN and min_retain <= retain - MARGIN, (name, forget, retain)
 
 
+def train_digits_original(out: Path, seed: int = 0) -> tuple[Path, float]:
+    """The demo's original model, trained as ``make demo`` trains it; its checkpoint and forget accuracy.
+
+    Also used by ``benchmarks/digits_recipes.py`` (other seeds).
+    """
+    result = run_stage(
+        "original", [str(DEMO / "data.yaml"), str(DEMO / "original.yaml")], out, [f"--seed_everything={seed}"]
+    )
+    forget = result.outputs["forget"]
+    return out / "original" / "model.ckpt", accuracy(forget.probs, forget.targets)
+
+
 @pytest.fixture(scope="module")
 def digits_original(tmp_path_factory):
-    out = tmp_path_factory.mktemp("digits")
-    result = run_stage("original", [str(DEMO / "data.yaml"), str(DEMO / "original.yaml")], out, ["--seed_everything=0"])
-    assert accuracy(result.outputs["forget"].probs, result.outputs["forget"].targets) == 100.0
-    return out / "original" / "model.ckpt"
+    ckpt, forget_accuracy = train_digits_original(tmp_path_factory.mktemp("digits"))
+    assert forget_accuracy == 100.0
+    return ckpt
 
 
 def unlearn_digits(method: str, original_ckpt: str | Path, root: str | Path, overrides: tuple[str, ...] = ()) -> dict:
