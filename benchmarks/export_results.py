@@ -4,8 +4,9 @@
 
 Writes ``<dest>.md`` (the grid's results.md) and ``<dest>.json`` (one object per run with the keys
 method, scenario, seed, UA, RA, TA, MIA, avg_gap, seconds, retrain_seconds, plus the run's other metrics, and
-the grid's ``regime`` block at the top level), and prints a compact table (Avg.Gap mean ± std and the share of
-retrain's time per scenario) for the README.
+the grid's ``regime`` block at the top level), ``<dest>.png`` (Avg.Gap against time) and, for a grid with reference
+models, ``<dest>_lira_scores.png`` (the per-sample LiRA scores), and prints a compact table (Avg.Gap mean ± std
+and the share of retrain's time per scenario) for the README.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ EXTRA = (
     "TA_val",
     "MIA_val",
     "avg_gap_val",
+    "LiRA_AUC",
+    "LiRA_TPR@1%FPR",
 )
 
 
@@ -66,6 +69,8 @@ def main(source: str, dest: str) -> None:
     shutil.copyfile(folder / "results.md", target.with_suffix(".md"))
     if (folder / "gap_vs_time.png").is_file():
         shutil.copyfile(folder / "gap_vs_time.png", target.with_suffix(".png"))
+    if (folder / "lira_scores.png").is_file():
+        shutil.copyfile(folder / "lira_scores.png", target.with_name(f"{target.name}_lira_scores.png"))
     print(compact_table(results["summary"]))
     print(f"written: {target.with_suffix('.md')}, {target.with_suffix('.json')}")
 

@@ -6,18 +6,21 @@ under ``<out_dir>/runs/``, is named after a SHA-256 of everything that determine
 package's code, the source of a user's own method, scenario, seed, and the runs it starts from). A rerun, or
 another grid in the same ``out_dir`` (an ablation sharing the original and retrained models), reuses every run
 whose inputs did not change and computes only the rest. The original model is also scored on every scenario's
-sets, as the row ``original``: what doing nothing scores.
+sets, as the row ``original``: what doing nothing scores. With ``reference_models: K``, each scenario also
+retrains K reference models (the retrain recipe with seeds 1..K, cached like every run) and every row carries the
+per-sample LiRA attack calibrated on them (:mod:`lightning_unlearn.metrics.lira`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +32,12 @@ from lightning_unlearn.console import log
 from lightning_unlearn.data.forget import SELECTORS
 from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
+from lightning_unlearn.metrics.lira import LiRAResult, lira_attack
 from lightning_unlearn.report import format_value
 from lightning_unlearn.shipped import locate
 
 #: The columns aggregated over seeds.
-SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE", "eval_overhead")
+SUMMARY_KEYS = ("UA", "RA", "TA", "MIA", "avg_gap", "seconds", "RTE", "eval_overhead", "LiRA_AUC", "LiRA_TPR@1%FPR")
 #: The package whose code every run's key includes.
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PACKAGE_NAME = __name__.partition(".")[0]
@@ -233,6 +237,7 @@ class Scenario:
     folder: Path
     retrain_key: str
     retrain: StageResult
+    references: list[StageResult] = field(default_factory=list)
 
     @property
     def forget_arg(self) -> str:
@@ -277,6 +282,22 @@ def prepare_scenario(ws: Workspace, name: str, spec: dict[str, Any], retrain: st
     return Scenario(name, spec, folder, key, result)
 
 
+def prepare_references(ws: Workspace, scenario: Scenario, retrain: str, count: int, progress: Progress) -> None:
+    """Train (or reuse) ``count`` reference models of a scenario for LiRA: the retrain recipe with seeds 1..count.
+
+    The retrained model itself (seed 0) is not one of them, so it is judged like any method; each reference
+    differs from it in its initialisation and its batch order only (same retain set, same evaluation sets).
+    """
+    for seed in range(1, count + 1):
+        key = content_key("reference", *ws.base, retrain, code_of(retrain), scenario.spec, seed)
+        stage = f"reference{seed}-{key[:12]}"
+        extra = [scenario.forget_arg, f"--seed_everything={seed}", f"--data.order_seed={seed}"]
+        compute = functools.partial(run_stage, stage, [*ws.base, retrain], scenario.folder, extra)
+        result, cached = _cached_or_run(scenario.folder / stage, compute)
+        progress.ran(f"{scenario.name} reference model {seed}/{count}", result, cached)
+        scenario.references.append(result)
+
+
 def score_original(ws: Workspace, scenario: Scenario, progress: Progress) -> StageResult:
     """The original model scored on the scenario's sets (doing nothing), cached like a run."""
     stage = f"original-{content_key(ws.original_key, scenario.retrain_key)[:12]}"
@@ -312,15 +333,24 @@ def run_method(ws: Workspace, scenario: Scenario, config: str, seed: int) -> tup
     return result, cached
 
 
-def scenario_rows(scenario: Scenario, result: StageResult, seed: int) -> list[dict[str, Any]]:
-    """The report row of ``result`` (a method's or the original's), scored against the scenario's retrained model."""
+def scenario_rows(
+    scenario: Scenario, result: StageResult, seed: int, lira: dict[str, LiRAResult] | None = None
+) -> list[dict[str, Any]]:
+    """The report row of ``result`` (a method's or the original's), scored against the scenario's retrained model.
+
+    With reference models, the row also carries ``LiRA_AUC`` and ``LiRA_TPR@1%FPR``, and ``lira`` (when given)
+    receives the attack's per-sample scores under ``<scenario>/<method>/seed<seed>``.
+    """
     rows = build_rows([scenario.retrain, result])
-    name = result.name
-    return [
-        {"scenario": scenario.name, "seed": seed, **row, "retrain_seconds": scenario.retrain.seconds}
-        for row in rows
-        if row["method"] == name
-    ]
+    row = next(r for r in rows if r["method"] == result.name)
+    row = {"scenario": scenario.name, "seed": seed, **row, "retrain_seconds": scenario.retrain.seconds}
+    if scenario.references:
+        attack = lira_attack(result.outputs, [r.outputs for r in scenario.references])
+        row["LiRA_AUC"] = attack.auc
+        row["LiRA_TPR@1%FPR"] = attack.tpr_at_1_fpr
+        if lira is not None:
+            lira[f"{scenario.name}/{result.name}/seed{seed}"] = attack
+    return [row]
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -372,18 +402,20 @@ def results_markdown(summary: Sequence[dict[str, Any]], meta: dict[str, Any]) ->
         lines += ["", "Regime (the original scored like any method; the retrained models):", ""]
         lines += [f"- {k}: {format_value(v)}" for k, v in meta["regime"].items()]
     lines.append("")
+    keys = [k for k in SUMMARY_KEYS if any(k in s for s in summary)]
     for scenario in dict.fromkeys(s["scenario"] for s in summary):
-        lines += [f"## {scenario}", "", "| method | " + " | ".join(SUMMARY_KEYS) + " |"]
-        lines.append("| --- | " + " | ".join("---" for _ in SUMMARY_KEYS) + " |")
+        lines += [f"## {scenario}", "", "| method | " + " | ".join(keys) + " |"]
+        lines.append("| --- | " + " | ".join("---" for _ in keys) + " |")
         for s in summary:
             if s["scenario"] == scenario:
-                lines.append(f"| {s['method']} | " + " | ".join(_cell(s, key) for key in SUMMARY_KEYS) + " |")
+                lines.append(f"| {s['method']} | " + " | ".join(_cell(s, key) for key in keys) + " |")
         lines.append("")
     lines += [
         "Mean ± standard deviation over the seeds of each unlearning run (one split and one retrained model per",
         "scenario). avg_gap: mean |difference to retrain| over UA, RA, TA, MIA; RTE: seconds / retrain's seconds;",
         "eval_overhead: seconds of the per-epoch metric callbacks / seconds of training; original: the original",
-        "model itself (doing nothing).",
+        "model itself (doing nothing). LiRA_AUC, LiRA_TPR@1%FPR (with reference models): the per-sample offline",
+        "LiRA attack, forget samples vs unseen test samples of their classes; closer to retrain's value is better.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -459,8 +491,11 @@ def run_grid(
     seeds: list[int] | None = None,
     out_dir: str = "runs/bench",
     trainer: str | None = None,
+    reference_models: int = 0,
 ) -> dict[str, Any]:
     """Run (or reuse) every run of a grid and write ``results.json``, ``results.md`` and ``gap_vs_time.png``.
+
+    With ``reference_models``, also ``lira_scores.pt`` (every row's per-sample LiRA scores) and ``lira_scores.png``.
 
     Args:
         name: Name of the grid; results go to ``<out_dir>/<name>/``.
@@ -474,6 +509,8 @@ def run_grid(
         seeds: Seeds of the unlearning runs (default ``[0]``); the split and the retrained model are shared.
         out_dir: Parent folder of the grid's results folder and of the shared ``runs/`` cache.
         trainer: Optional YAML config applied to every run (e.g. ``accelerator: gpu``).
+        reference_models: Reference models per scenario for the per-sample LiRA attack (0: no attack; each
+            costs one retraining, cached): every row gets ``LiRA_AUC`` and ``LiRA_TPR@1%FPR``.
 
     Returns:
         ``{"meta", "rows", "summary"}``, as written to ``results.json``.
@@ -481,17 +518,21 @@ def run_grid(
     data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
     trainer = locate(trainer) if trainer else None
     seeds = seeds or [0]
+    if reference_models < 0:
+        raise ValueError(f"reference_models must be 0 or more, got {reference_models}")
     out = Path(out_dir) / name
     out.mkdir(parents=True, exist_ok=True)
     configs = {s: scenario_methods(methods, methods_dir, s) for s in scenarios}
-    progress = Progress(1 + sum(2 + len(c) * len(seeds) for c in configs.values()))
+    progress = Progress(1 + sum(2 + reference_models + len(c) * len(seeds) for c in configs.values()))
     ws = prepare_workspace(data, original, next(iter(scenarios.values())), out_dir, trainer, progress)
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
+    lira: dict[str, LiRAResult] = {}
     for scenario_name, spec in scenarios.items():
         scenario = prepare_scenario(ws, scenario_name, spec, retrain, progress)
-        rows += scenario_rows(scenario, scenario.retrain, 0)
-        rows += scenario_rows(scenario, score_original(ws, scenario, progress), 0)
+        prepare_references(ws, scenario, retrain, reference_models, progress)
+        rows += scenario_rows(scenario, scenario.retrain, 0, lira)
+        rows += scenario_rows(scenario, score_original(ws, scenario, progress), 0, lira)
         for config in configs[scenario_name]:
             for seed in seeds:
                 label = f"{scenario_name} {Path(config).stem} seed {seed}"
@@ -504,7 +545,7 @@ def run_grid(
                     )
                     continue
                 progress.ran(label, result, cached)
-                rows += scenario_rows(scenario, result, seed)
+                rows += scenario_rows(scenario, result, seed, lira)
     meta = {
         "name": name,
         "date": time.strftime("%Y-%m-%d"),
@@ -516,7 +557,19 @@ def run_grid(
         "failures": failures,
         "regime": regime(rows),
     }
+    if reference_models:
+        meta["reference_models"] = reference_models
+        write_lira_scores(lira, out)
     return write_results(out, meta, rows)
+
+
+def write_lira_scores(lira: dict[str, LiRAResult], out: Path) -> None:
+    """Every row's per-sample LiRA scores (``lira_scores.pt``) and their distributions (``lira_scores.png``)."""
+    from lightning_unlearn.plots import plot_lira_scores
+
+    scores = {key: {"forget": r.forget_scores, "unseen": r.unseen_scores} for key, r in lira.items()}
+    atomic_torch_save(scores, out / "lira_scores.pt")
+    plot_lira_scores(scores, out / "lira_scores.png")
 
 
 def write_results(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:

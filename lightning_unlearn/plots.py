@@ -91,3 +91,31 @@ def plot_confidence(outputs: Mapping[str, Mapping[str, SampleOutputs]], path: Pa
         ax.set_xlabel("confidence of the true label")
         ax.legend(fontsize=7)
     save_figure(fig, path)
+
+
+def plot_lira_scores(scores: Mapping[str, Mapping[str, Any]], path: Path) -> None:
+    """Per-sample LiRA scores of the forget set, one box per method (all seeds pooled), one panel per scenario.
+
+    ``scores`` maps ``<scenario>/<method>/seed<seed>`` to ``{"forget": z, "unseen": z}``. The retrained model's
+    box is shaded and its median drawn across the panel: a method whose box sits on that line leaves its forget
+    samples as recognisable as retraining does; a box above it leaves them recognisable as members.
+    """
+    import torch
+
+    grouped: dict[str, dict[str, list[Any]]] = {}
+    for key, sets in scores.items():
+        scenario, method, _ = key.split("/")
+        grouped.setdefault(scenario, {}).setdefault(method, []).append(sets["forget"])
+    fig, axes = plt.subplots(len(grouped), 1, figsize=(11, 3.6 * len(grouped)), squeeze=False)
+    for ax, (scenario, methods) in zip(axes[:, 0], grouped.items(), strict=True):
+        names = list(methods)
+        data = [torch.cat(methods[m]).double().numpy() for m in names]
+        boxes = ax.boxplot(data, showfliers=False, patch_artist=True)
+        ax.set_xticks(range(1, len(names) + 1), names, rotation=30, fontsize=7)
+        for name, box in zip(names, boxes["boxes"], strict=True):
+            box.set_facecolor("tab:orange" if name == "retrain" else "white")
+        if "retrain" in methods:
+            ax.axhline(float(torch.cat(methods["retrain"]).median()), color="tab:orange", lw=1, ls="--")
+        ax.set_ylabel("LiRA score z of forget samples")
+        ax.set_title(f"{scenario}: per-sample LiRA scores (whiskers 1.5 IQR, outliers hidden)")
+    save_figure(fig, path)

@@ -37,6 +37,10 @@ DETAIL_COLUMNS: dict[str, str] = {
     "ZRF": "1 - mean JS to a random network on the forget set (closer to retrain is better)",
     "ZRF_authors_code": "ZRF as the Bad Teacher authors' code computes it: 1 - (KL(m||p) + KL(m||q)) / 2, averaged "
     "over samples and classes (not the paper's formula; for comparison with papers that ran their code)",
+    "LiRA_AUC": "per-sample offline LiRA attack calibrated on reference models (a grid's reference_models): AUC of "
+    "forget vs unseen test samples of their classes (closer to retrain, about 0.5, is better)",
+    "LiRA_TPR@1%FPR": "the same attack's true-positive rate at 1 % false positives (closer to retrain, about 0.01, "
+    "is better)",
     "eval_overhead": "seconds of the per-epoch metric callbacks / seconds of training (lower is better)",
 }
 

@@ -221,3 +221,50 @@ def test_a_method_run_is_keyed_on_the_methods_it_subclasses(tmp_path, monkeypatc
     grid._SNAPSHOTS.clear()
     after = [grid.package_fingerprint(m, root=package) for m in (salun, finetune)]
     assert after[0] != before[0] and after[1] == before[1]
+
+
+def test_reference_models_give_every_row_the_lira_attack_computed_from_the_runs_outputs(tmp_path, caplog):
+    from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
+    from lightning_unlearn.metrics.lira import lira_attack
+
+    caplog.set_level(logging.INFO, logger="lightning_unlearn")
+
+    def grid(references: int) -> dict:
+        return run_grid(
+            name="lira",
+            data=f"{FIXTURES}/data.yaml",
+            original=f"{FIXTURES}/original.yaml",
+            retrain=f"{FIXTURES}/retrain.yaml",
+            scenarios={"random": {"fraction": 0.25, "seed": 0}},
+            methods=["finetune"],
+            methods_dir=f"{FIXTURES}/methods",
+            out_dir=str(tmp_path),
+            reference_models=references,
+        )
+
+    result = grid(2)
+    out = _taken(caplog)
+    assert "[6/6]" in out and "reference model 2/2" in out and out.count("cached") == 0
+    assert [r["method"] for r in result["rows"]] == ["retrain", "original", "finetune"]  # each row once
+    (folder,) = tmp_path.glob("runs/random-*")
+    references = sorted(folder.glob("reference*"))
+    assert [p.name[:10] for p in references] == ["reference1", "reference2"]
+    ref_outputs = [load_outputs(p / "outputs.pt") for p in references]
+    assert not torch.equal(ref_outputs[0]["test"].probs, ref_outputs[1]["test"].probs)  # two seeds, two models
+    scores = torch.load(tmp_path / "lira" / "lira_scores.pt", weights_only=True)
+    assert set(scores) == {"random/retrain/seed0", "random/original/seed0", "random/finetune/seed0"}
+    for row in result["rows"]:
+        run = next(folder.glob(f"{row['method']}-*"))
+        expected = lira_attack(load_outputs(run / "outputs.pt"), ref_outputs)
+        assert row["LiRA_AUC"] == expected.auc and row["LiRA_TPR@1%FPR"] == expected.tpr_at_1_fpr
+        torch.testing.assert_close(scores[f"random/{row['method']}/seed0"]["forget"], expected.forget_scores)
+        assert len(expected.forget_scores) == 24 and len(expected.unseen_scores) == 64
+    assert (tmp_path / "lira" / "lira_scores.png").stat().st_size > 1000
+    assert "LiRA_AUC" in (tmp_path / "lira" / "results.md").read_text()
+    assert result["meta"]["reference_models"] == 2
+    more = grid(3)  # the first two references come from the cache
+    out = _taken(caplog)
+    assert "reference model 1/3: cached" in out and "reference model 3/3: cached" not in out
+    assert more["rows"][2]["LiRA_AUC"] != result["rows"][2]["LiRA_AUC"]
+    with pytest.raises(ValueError, match="reference_models"):
+        grid(-1)

@@ -1,8 +1,9 @@
 """Forgetting and membership metrics: pure functions plus thin torchmetrics collectors.
 
 Directions: UA, RA, TA, MIA-efficacy and ZRF are judged by their closeness to the retrained model's value;
-the loss-based MIA accuracy is ideal at 50; JS divergence and activation distance to the retrained model,
-Avg.Gap and the run-time ratio are better when lower.
+the loss-based MIA accuracy is ideal at 50; the per-sample LiRA attack's AUC and TPR at 1 % FPR are judged by
+their closeness to the retrained model's (about 0.5 and 0.01); JS divergence and activation distance to the
+retrained model, Avg.Gap and the run-time ratio are better when lower.
 """
 
 from lightning_unlearn.metrics.accuracy import accuracy, unlearning_accuracy
@@ -15,6 +16,7 @@ from lightning_unlearn.metrics.divergence import (
     zrf_score_authors_code,
 )
 from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
+from lightning_unlearn.metrics.lira import LiRAResult, auc, lira_attack, logit_scaled_confidence, tpr_at_fpr
 from lightning_unlearn.metrics.mia import (
     confidence,
     cross_entropy_from_logits,
@@ -30,12 +32,14 @@ from lightning_unlearn.metrics.summary import accuracy_metrics, aligned, mia_met
 
 __all__ = [
     "GAP_METRICS",
+    "LiRAResult",
     "SampleOutputCollector",
     "SampleOutputs",
     "accuracy",
     "accuracy_metrics",
     "activation_distance",
     "aligned",
+    "auc",
     "avg_gap",
     "confidence",
     "cross_entropy_from_logits",
@@ -43,6 +47,8 @@ __all__ = [
     "entropy",
     "js_divergence",
     "label_histogram",
+    "lira_attack",
+    "logit_scaled_confidence",
     "loss_mia_accuracy",
     "mean_js_divergence",
     "mia_efficacy",
@@ -52,6 +58,7 @@ __all__ = [
     "per_sample_cross_entropy",
     "run_time_ratio",
     "summarize",
+    "tpr_at_fpr",
     "unlearning_accuracy",
     "zrf_score",
     "zrf_score_authors_code",

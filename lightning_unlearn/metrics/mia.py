@@ -111,13 +111,19 @@ def per_sample_cross_entropy(probs: Tensor, targets: Tensor) -> Tensor:
 
 
 def cross_entropy_from_logits(logits: Tensor, targets: Tensor) -> Tensor:
-    """``-log p_y`` of each sample from the log-softmax of the logits (no floor, no saturation), as float64.
+    """``-log p_y`` of each sample from the logits (no floor, no saturation at either end), as float64.
 
-    The log-softmax runs in float32, which every device has (MPS has no float64) and which holds a loss of any
-    size a network produces; only ``-log`` of a float32 *probability* saturates, where the probability underflows.
+    Computed as ``softplus(-m)`` with the margin ``m = z_y - logsumexp_{j != y} z_j`` (``p_y = sigmoid(m)``):
+    the margin runs in float32, which every device has (MPS has no float64), the softplus in float64. A
+    log-softmax rounds ``-log p_y`` to 0 once ``1 - p_y`` falls below float32's resolution (a margin above about
+    17), and ``-log`` of a float32 *probability* saturates where the probability underflows; this does neither,
+    so the logit-scaled confidence of :func:`~lightning_unlearn.metrics.lira.logit_scaled_confidence` stays exact.
     """
-    log_probs = torch.log_softmax(logits.float(), dim=-1).double()
-    return -log_probs.gather(1, targets.view(-1, 1)).squeeze(1)
+    logits = logits.float()
+    true_logit = logits.gather(1, targets.view(-1, 1)).squeeze(1)
+    others = logits.scatter(1, targets.view(-1, 1), float("-inf"))
+    margin = true_logit - torch.logsumexp(others, dim=1)
+    return torch.nn.functional.softplus(-margin.double())
 
 
 def loss_mia_accuracy(
