@@ -4,8 +4,7 @@ from lightning_unlearn.callbacks import ForgettingMetrics, RunTimer
 from lightning_unlearn.data import Batch, ForgetSpec, UnlearningDataModule
 from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain, UnlearningModule
 from lightning_unlearn.models import ClassifierModule, FeatureClassifier, NetworkModule, build_network
-
-__version__ = "0.1.0"
+from lightning_unlearn.version import __version__
 
 __all__ = [
     "Batch",

@@ -1,11 +1,11 @@
-"""The ``lightning-unlearn`` command: a ``LightningCLI`` for fit / validate / test / predict, plus ``experiment``."""
+"""The ``LightningCLI`` of the library: ``fit`` / ``validate`` / ``test`` / ``predict`` of one stage.
+
+The ``lightning-unlearn`` command (:mod:`lightning_unlearn.commands`) runs it for those subcommands.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import pickle
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from lightning_unlearn.callbacks import (
 )
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
-from lightning_unlearn.shipped import locate
 
 
 class UnlearnCLI(LightningCLI):
@@ -107,84 +106,3 @@ def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
     )
-
-
-#: Subcommands that run several stages and print a line per stage.
-ORCHESTRATORS = ("experiment", "grid", "tune", "demo")
-
-
-def main() -> None:
-    """Console entry point: ``demo``, ``experiment``, ``grid``, ``tune``, ``verify`` (a receipt), else the CLI.
-
-    Bad input (a wrong forget set, a missing or mismatched checkpoint, ...) ends with one ``error:`` line and
-    exit code 2 instead of a traceback; set ``LIGHTNING_UNLEARN_DEBUG=1`` to see the traceback.
-    """
-    from lightning_unlearn.console import configure
-    from lightning_unlearn.models.checkpoint import CheckpointError
-
-    configure(orchestrated=len(sys.argv) > 1 and sys.argv[1] in ORCHESTRATORS)
-    argv = shipped_configs(sys.argv[1:])
-    command = argv[0] if argv else None
-    try:
-        if command == "demo":
-            from lightning_unlearn.experiment import demo_main
-
-            demo_main(argv[1:])
-        elif command == "experiment":
-            from lightning_unlearn.experiment import experiment_main
-
-            experiment_main(argv[1:])
-        elif command == "grid":
-            from lightning_unlearn.grid import grid_main
-
-            grid_main(argv[1:])
-        elif command == "tune":
-            from lightning_unlearn.tuning import tune_main
-
-            tune_main(argv[1:])
-        elif command == "verify":
-            from lightning_unlearn.receipt import verify_main
-
-            sys.exit(verify_main(argv[1:]))
-        else:
-            cli_main(argv)
-    except (ValueError, FileNotFoundError, CheckpointError, FloatingPointError, pickle.UnpicklingError) as err:
-        if os.environ.get("LIGHTNING_UNLEARN_DEBUG"):
-            raise
-        cause = _root_cause(err)
-        if isinstance(cause, pickle.UnpicklingError):  # Lightning reads --ckpt_path with weights_only=True
-            unsafe = [line.strip() for line in str(cause).splitlines() if "GLOBAL" in line] or ["unreadable"]
-            cause = CheckpointError(f"refused to load a checkpoint that could run code on load: {unsafe[0]}")
-        print(f"error: {cause}", file=sys.stderr)
-        sys.exit(2)
-
-
-def shipped_configs(argv: list[str]) -> list[str]:
-    """``argv`` with each ``--config`` value passed through :func:`~lightning_unlearn.shipped.locate`.
-
-    So ``--config configs/...`` reads the shipped config where the working folder has no such file.
-    """
-    located: list[str] = []
-    for i, arg in enumerate(argv):
-        if i > 0 and argv[i - 1] == "--config":
-            located.append(locate(arg))
-        elif arg.startswith("--config="):
-            located.append("--config=" + locate(arg.removeprefix("--config=")))
-        else:
-            located.append(arg)
-    return located
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    """The error to show from a ``raise ... from`` chain (jsonargparse wraps the errors ``__init__`` raises).
-
-    The first of this library's own error types in the chain, which already explains its cause; otherwise
-    the innermost exception.
-    """
-    while err.__cause__ is not None and not type(err).__module__.startswith("lightning_unlearn"):
-        err = err.__cause__
-    return err
-
-
-if __name__ == "__main__":
-    main()

@@ -89,6 +89,16 @@ def _random_forget_probs(cli: UnlearnCLI) -> torch.Tensor:
     return predict_probs(net, dm, forget, module.device).inputs.cpu()
 
 
+def _stage_checkpoint(cli: UnlearnCLI, receipt: UnlearningReceipt, folder: Path) -> Path:
+    """The fitted model's checkpoint: the receipt's ``unlearned.ckpt``, else ``model.ckpt`` saved now, atomically."""
+    if receipt.path is not None:  # an unlearning method: the receipt saved (and hashed) unlearned.ckpt
+        return receipt.path.parent / "unlearned.ckpt"
+    ckpt = folder / "model.ckpt"
+    with atomic_path(ckpt) as tmp:
+        cli.trainer.save_checkpoint(tmp, weights_only=True)
+    return ckpt
+
+
 def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str] = ()) -> StageResult:
     """Fit one model through the CLI, keep its checkpoint, test it on the full sets.
 
@@ -114,12 +124,7 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
         warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
         cli = cli_main(args)
     receipt = _callback(cli, UnlearningReceipt)
-    if receipt.path is not None:  # an unlearning method: the receipt saved (and hashed) unlearned.ckpt
-        ckpt = receipt.path.parent / "unlearned.ckpt"
-    else:
-        ckpt = out / stage / "model.ckpt"
-        with atomic_path(ckpt) as tmp:
-            cli.trainer.save_checkpoint(tmp, weights_only=True)
+    ckpt = _stage_checkpoint(cli, receipt, folder)
     timer = _callback(cli, RunTimer)
     seconds = timer.seconds
     forgetting, membership = _callback(cli, ForgettingMetrics), _callback(cli, MembershipInference)
@@ -256,6 +261,28 @@ def resolve_methods(methods: Sequence[str], methods_dir: str | Path = "configs/m
     return list(dict.fromkeys(resolved))
 
 
+def run_stages(
+    common: list[str], original: str, retrain: str, methods: Sequence[str], out: Path, seed: int
+) -> list[StageResult]:
+    """Fit and test the original, the retrained model and each method in turn, one progress line each."""
+    stages: list[tuple[str, str, bool]] = [("original", original, False), ("retrain", retrain, False)]
+    stages += [(Path(m).stem, m, True) for m in methods]
+    results = []
+    for i, (name, config, is_method) in enumerate(stages, 1):
+        log.info(f"[{i}/{len(stages)}] {name}: fit + test ({config})")
+        extra = [f"--seed_everything={seed}"]
+        if is_method:
+            extra += [
+                f"--model.init_args.original_ckpt={out / 'original' / 'model.ckpt'}",
+                f"--forgetting_metrics.reference_outputs={out / 'retrain' / 'outputs.pt'}",
+                f"--receipt.reference_outputs={out / 'retrain' / 'outputs.pt'}",
+            ]
+        result = run_stage(name, [*common, config], out, extra)
+        log.info(f"      {name}: {result.seconds:.1f} s")
+        results.append(result)
+    return results
+
+
 def run_experiment(
     data: str,
     original: str,
@@ -287,22 +314,8 @@ def run_experiment(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     common = [data] + ([trainer] if trainer else [])
-    stages: list[tuple[str, str, bool]] = [("original", original, False), ("retrain", retrain, False)]
-    stages += [(Path(m).stem, m, True) for m in method_configs]
     start = time.perf_counter()
-    results = []
-    for i, (name, config, is_method) in enumerate(stages, 1):
-        log.info(f"[{i}/{len(stages)}] {name}: fit + test ({config})")
-        extra = [f"--seed_everything={seed}"]
-        if is_method:
-            extra += [
-                f"--model.init_args.original_ckpt={out / 'original' / 'model.ckpt'}",
-                f"--forgetting_metrics.reference_outputs={out / 'retrain' / 'outputs.pt'}",
-                f"--receipt.reference_outputs={out / 'retrain' / 'outputs.pt'}",
-            ]
-        result = run_stage(name, [*common, config], out, extra)
-        log.info(f"      {name}: {result.seconds:.1f} s")
-        results.append(result)
+    results = run_stages(common, original, retrain, method_configs, out, seed)
     hashes = {r.info["forget_sha256"] for r in results}
     if len(hashes) != 1:
         raise RuntimeError(f"stages used different forget splits: {sorted(h or '' for h in hashes)}")
@@ -344,17 +357,3 @@ def run_demo(methods: list[str] | None = None, out_dir: str = "runs/demo", seed:
         out_dir=out_dir,
         seed=seed,
     )
-
-
-def demo_main(argv: Sequence[str] | None = None) -> None:
-    """``lightning-unlearn demo [--methods '[all]'] [--out_dir runs/demo]``."""
-    from jsonargparse import CLI
-
-    CLI(run_demo, args=list(argv) if argv is not None else None, as_positional=False)
-
-
-def experiment_main(argv: Sequence[str] | None = None) -> None:
-    """``lightning-unlearn experiment --config experiment.yaml [--methods '[...]']``."""
-    from jsonargparse import CLI
-
-    CLI(run_experiment, args=list(argv) if argv is not None else None, as_positional=False)

@@ -480,6 +480,32 @@ def scenario_methods(methods: Sequence[str], methods_dir: str, scenario: str) ->
     return resolved
 
 
+def run_methods(
+    ws: Workspace,
+    scenario: Scenario,
+    configs: Sequence[str],
+    seeds: Sequence[int],
+    progress: Progress,
+    failures: list[dict[str, Any]],
+    lira: dict[str, LiRAResult],
+) -> list[dict[str, Any]]:
+    """Every method config x seed of one scenario: their rows; a failed run is appended to ``failures`` instead."""
+    rows: list[dict[str, Any]] = []
+    for config in configs:
+        for seed in seeds:
+            label = f"{scenario.name} {Path(config).stem} seed {seed}"
+            try:
+                result, cached = run_method(ws, scenario, config, seed)
+            except (FloatingPointError, ValueError, RuntimeError) as err:  # one failed cell, not a failed grid
+                progress.step(label, f"FAILED: {err}")
+                method = Path(config).stem
+                failures.append({"scenario": scenario.name, "method": method, "seed": seed, "error": str(err)})
+                continue
+            progress.ran(label, result, cached)
+            rows += scenario_rows(scenario, result, seed, lira)
+    return rows
+
+
 def run_grid(
     name: str,
     data: str,
@@ -495,8 +521,6 @@ def run_grid(
 ) -> dict[str, Any]:
     """Run (or reuse) every run of a grid and write ``results.json``, ``results.md`` and ``gap_vs_time.png``.
 
-    With ``reference_models``, also ``lira_scores.pt`` (every row's per-sample LiRA scores) and ``lira_scores.png``.
-
     Args:
         name: Name of the grid; results go to ``<out_dir>/<name>/``.
         data: YAML config of the ``data`` section; its ``forget`` entry is replaced by each scenario's.
@@ -510,14 +534,14 @@ def run_grid(
         out_dir: Parent folder of the grid's results folder and of the shared ``runs/`` cache.
         trainer: Optional YAML config applied to every run (e.g. ``accelerator: gpu``).
         reference_models: Reference models per scenario for the per-sample LiRA attack (0: no attack; each
-            costs one retraining, cached): every row gets ``LiRA_AUC`` and ``LiRA_TPR@1%FPR``.
+            costs one retraining, cached): every row gets ``LiRA_AUC`` and ``LiRA_TPR@1%FPR``, and the folder
+            ``lira_scores.pt`` (every row's per-sample scores) and ``lira_scores.png``.
 
     Returns:
         ``{"meta", "rows", "summary"}``, as written to ``results.json``.
     """
     data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
-    trainer = locate(trainer) if trainer else None
-    seeds = seeds or [0]
+    trainer, seeds = locate(trainer) if trainer else None, seeds or [0]
     if reference_models < 0:
         raise ValueError(f"reference_models must be 0 or more, got {reference_models}")
     out = Path(out_dir) / name
@@ -533,30 +557,11 @@ def run_grid(
         prepare_references(ws, scenario, retrain, reference_models, progress)
         rows += scenario_rows(scenario, scenario.retrain, 0, lira)
         rows += scenario_rows(scenario, score_original(ws, scenario, progress), 0, lira)
-        for config in configs[scenario_name]:
-            for seed in seeds:
-                label = f"{scenario_name} {Path(config).stem} seed {seed}"
-                try:
-                    result, cached = run_method(ws, scenario, config, seed)
-                except (FloatingPointError, ValueError, RuntimeError) as err:  # one failed cell, not a failed grid
-                    progress.step(label, f"FAILED: {err}")
-                    failures.append(
-                        {"scenario": scenario_name, "method": Path(config).stem, "seed": seed, "error": str(err)}
-                    )
-                    continue
-                progress.ran(label, result, cached)
-                rows += scenario_rows(scenario, result, seed, lira)
-    meta = {
-        "name": name,
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_description(),
-        "seeds": seeds,
-        "scenarios": scenarios,
-        "original_seconds": ws.original.seconds,
-        "wall_seconds": round(time.perf_counter() - progress.start, 1),
-        "failures": failures,
-        "regime": regime(rows),
-    }
+        rows += run_methods(ws, scenario, configs[scenario_name], seeds, progress, failures, lira)
+    meta: dict[str, Any] = {"name": name, "date": time.strftime("%Y-%m-%d"), "machine": machine_description()}
+    meta |= {"seeds": seeds, "scenarios": scenarios, "original_seconds": ws.original.seconds}
+    wall = round(time.perf_counter() - progress.start, 1)
+    meta |= {"wall_seconds": wall, "failures": failures, "regime": regime(rows)}
     if reference_models:
         meta["reference_models"] = reference_models
         write_lira_scores(lira, out)
@@ -597,10 +602,3 @@ def machine_description() -> str:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}"
-
-
-def grid_main(argv: Sequence[str] | None = None) -> None:
-    """``lightning-unlearn grid --config grid.yaml``."""
-    from jsonargparse import CLI
-
-    CLI(run_grid, args=list(argv) if argv is not None else None, as_positional=False)

@@ -29,10 +29,10 @@ def versions() -> dict[str, str]:
     import lightning
     import torch
 
-    import lightning_unlearn
+    from lightning_unlearn.version import __version__
 
     return {
-        "lightning_unlearn": lightning_unlearn.__version__,
+        "lightning_unlearn": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "lightning": lightning.__version__,
@@ -105,15 +105,16 @@ def verify_receipt(path: str | Path, split_file: str | Path | None = None) -> li
     return checks
 
 
-def verify_main(argv: list[str]) -> int:
-    """``lightning-unlearn verify receipt.json [--split split.json]``: print each check; 0 when all match."""
-    import argparse
+def verify(receipt: str, split: str | None = None) -> int:
+    """Check a receipt: print each check, return 0 when every hash matches, 1 otherwise.
 
-    parser = argparse.ArgumentParser(prog="lightning-unlearn verify", description=verify_receipt.__doc__)
-    parser.add_argument("receipt", help="path of receipt.json")
-    parser.add_argument("--split", default=None, help="split file to check (default: the one the receipt names)")
-    args = parser.parse_args(argv)
-    checks = verify_receipt(args.receipt, args.split)
+    ``lightning-unlearn verify receipt.json [--split split.json]``.
+
+    Args:
+        receipt: Path of ``receipt.json``.
+        split: Split file to check (default: the one the receipt names).
+    """
+    checks = verify_receipt(receipt, split)
     for check in checks:
         status = "OK" if check.ok else "MISMATCH" if check.found else "MISSING"
         expected, found = str(check.expected)[:16], str(check.found)[:16]
@@ -123,4 +124,4 @@ def verify_main(argv: list[str]) -> int:
     return 0 if good else 1
 
 
-__all__ = ["RECEIPT_VERSION", "Check", "file_record", "utc_now", "verify_main", "verify_receipt", "versions"]
+__all__ = ["RECEIPT_VERSION", "Check", "file_record", "utc_now", "verify", "verify_receipt", "versions"]

@@ -158,6 +158,15 @@ def tuning_markdown(rows: Sequence[dict[str, Any]], chosen: dict[tuple[str, str]
     return "\n".join(lines) + "\n"
 
 
+def choose(tried: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """The candidate with the lowest score (the validation gap); ``None`` (and a warning) when every one failed."""
+    scored = [r for r in tried if "score" in r and not math.isnan(r["score"])]
+    if not scored:
+        log.warning(f"{label}: every candidate failed; no recipe written")
+        return None
+    return min(scored, key=lambda r: r["score"])
+
+
 def run_tuning(
     name: str,
     data: str,
@@ -209,30 +218,25 @@ def run_tuning(
             for row in tried:
                 row["seed"] = seed
             rows += tried
-            scored = [r for r in tried if "score" in r and not math.isnan(r["score"])]
-            if not scored:
-                log.warning(f"{scenario_name} {method}: every candidate failed; no recipe written")
-                continue
-            best = min(scored, key=lambda r: r["score"])
-            chosen[(scenario_name, method)] = best
-            write_recipe(best, len(tried), Path(recipes_dir) / scenario_name / f"{method}.yaml")
-    out = Path(out_dir) / name
+            best = choose(tried, f"{scenario_name} {method}")
+            if best is not None:
+                chosen[(scenario_name, method)] = best
+                write_recipe(best, len(tried), Path(recipes_dir) / scenario_name / f"{method}.yaml")
+    meta = {"name": name, "seed": seed, "max_configs": max_configs, "selection": list(SELECTION_GAP_METRICS)}
+    results = write_tuning(Path(out_dir) / name, meta, rows, chosen)
+    log.info(f"recipes: {recipes_dir}/<scenario>/<method>.yaml; table: {Path(out_dir) / name / 'tuning.md'}")
+    return results
+
+
+def write_tuning(
+    out: Path, meta: dict[str, Any], rows: list[dict[str, Any]], chosen: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Write ``tuning.json`` and ``tuning.md`` in ``out`` and print the table; returns what ``tuning.json`` holds."""
     out.mkdir(parents=True, exist_ok=True)
-    results = {
-        "meta": {"name": name, "seed": seed, "max_configs": max_configs, "selection": list(SELECTION_GAP_METRICS)},
-        "rows": rows,
-        "chosen": [{"scenario": s, "method": m, **r} for (s, m), r in chosen.items()],
-    }
+    picked = [{"scenario": s, "method": m, **r} for (s, m), r in chosen.items()]
+    results = {"meta": meta, "rows": rows, "chosen": picked}
     atomic_write_json(out / "tuning.json", results)
     text = tuning_markdown(rows, chosen)
     atomic_write_text(out / "tuning.md", text)
     print(text, flush=True)
-    log.info(f"recipes: {recipes_dir}/<scenario>/<method>.yaml; table: {out / 'tuning.md'}")
     return results
-
-
-def tune_main(argv: Sequence[str] | None = None) -> None:
-    """``lightning-unlearn tune --config tune.yaml``."""
-    from jsonargparse import CLI
-
-    CLI(run_tuning, args=list(argv) if argv is not None else None, as_positional=False)

@@ -74,7 +74,7 @@ def test_console_script_reports_bad_input_in_one_line_and_writes_nothing(tmp_pat
     cfg = _config(out, _model("lightning_unlearn.methods.FeatureConstraintUnlearner", original_ckpt="missing.ckpt"))
     cfg.rename(tmp_path / "config.yaml")
     proc = subprocess.run(
-        [sys.executable, "-m", "lightning_unlearn.cli", "fit", "--config", str(tmp_path / "config.yaml")],
+        [sys.executable, "-m", "lightning_unlearn", "fit", "--config", str(tmp_path / "config.yaml")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -82,3 +82,18 @@ def test_console_script_reports_bad_input_in_one_line_and_writes_nothing(tmp_pat
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == "error: checkpoint not found: missing.ckpt"
     assert list(out.rglob("*")) == []
+
+
+def test_help_lists_every_subcommand(capsys):
+    from lightning_unlearn.commands import LIBRARY_SUBCOMMANDS, LIGHTNING_SUBCOMMANDS, run
+
+    assert run(["--help"]) == 0
+    listed = capsys.readouterr().out
+    for name in (*LIGHTNING_SUBCOMMANDS, *LIBRARY_SUBCOMMANDS):
+        assert f"\n  {name} " in listed
+    names = {*LIGHTNING_SUBCOMMANDS, *LIBRARY_SUBCOMMANDS}
+    assert {"fit", "test", "demo", "experiment", "grid", "tune", "verify"} <= names
+    assert run([]) == 2 and "usage: lightning-unlearn <subcommand>" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        run(["grid", "--help"])  # a library subcommand's options are its function's arguments
+    assert done.value.code == 0 and "--reference_models" in capsys.readouterr().out

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from lightning_unlearn.callbacks.progress import EpochProgress, remaining_seconds
-from lightning_unlearn.cli import _missing_folders, shipped_configs
+from lightning_unlearn.cli import _missing_folders
+from lightning_unlearn.commands import shipped_configs
 from lightning_unlearn.grid import Progress
 from lightning_unlearn.shipped import configs_dir, locate
 from tests.paths import CONFIGS

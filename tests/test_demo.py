@@ -21,7 +21,7 @@ def test_digits_demo_forgets_the_class_and_stays_close_to_retrain(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "lightning_unlearn.cli", "demo", "--out_dir", str(tmp_path)]
+    cmd = [sys.executable, "-m", "lightning_unlearn", "demo", "--out_dir", str(tmp_path)]
     proc = subprocess.run(cmd, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""

@@ -17,7 +17,8 @@ import pytest
 import torch
 import yaml
 
-from lightning_unlearn.cli import cli_main, main
+from lightning_unlearn.cli import cli_main
+from lightning_unlearn.commands import main
 from lightning_unlearn.io import atomic_torch_save, atomic_write_text, sha256_file
 from tests.paths import ROOT
 from tests.test_cli import DATA
@@ -305,7 +306,7 @@ def test_sigkill_mid_epoch_then_resume_from_last_matches_an_uninterrupted_run(tm
     total_steps = whole.trainer.global_step
     assert steps_per_epoch == 5 and total_steps == 3 * steps_per_epoch
     cut = tmp_path / "cut"
-    cmd = [sys.executable, "-m", "lightning_unlearn.cli", "fit", "--config", str(config(cut))]
+    cmd = [sys.executable, "-m", "lightning_unlearn", "fit", "--config", str(config(cut))]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240

@@ -265,6 +265,24 @@ def make_split(
             of range or repeated, an empty forget set, or a forget set that is the whole training set.
     """
     n = int(targets.numel())
+    available, holdout, validation = _set_aside(n, holdout_fraction, validation_fraction, holdout_seed)
+    idx, forget_classes, forget_subclasses = _select_forget(
+        spec, targets, num_classes, available, subclasses, num_subclasses
+    )
+    forget = idx.sort().values
+    if forget.numel() >= int(available.sum()):
+        raise ValueError(f"the forget set is the whole training set ({n} samples): nothing would remain")
+    mask = available.clone()
+    mask[forget] = False
+    return ForgetSplit(
+        forget=forget, retain=mask.nonzero().flatten(), dataset=dataset, dataset_fingerprint=dataset_fingerprint,
+        num_train=n, spec=spec.to_dict(), forget_classes=forget_classes, forget_subclasses=forget_subclasses,
+        holdout=holdout, validation=validation,
+    )  # fmt: skip
+
+
+def _set_aside(n: int, holdout_fraction: float, validation_fraction: float, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The samples left for forget and retain sets (a mask), and the holdout and validation indices."""
     for name, share in (("holdout_fraction", holdout_fraction), ("validation_fraction", validation_fraction)):
         if not 0.0 <= share < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), got {share}")
@@ -276,21 +294,33 @@ def make_split(
     holdout = torch.zeros(0, dtype=torch.long)
     validation = torch.zeros(0, dtype=torch.long)
     if holdout_fraction > 0 or validation_fraction > 0:
-        gen = torch.Generator().manual_seed(holdout_seed * 1_000_003 + 17)
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
         order = torch.randperm(n, generator=gen)  # the holdout is the same whether a validation set is drawn or not
         n_holdout = max(1, round(holdout_fraction * n)) if holdout_fraction > 0 else 0
         n_validation = max(1, round(validation_fraction * n)) if validation_fraction > 0 else 0
         holdout = order[:n_holdout].sort().values
         validation = order[n_holdout : n_holdout + n_validation].sort().values
         available[order[: n_holdout + n_validation]] = False
-    forget_classes: tuple[int, ...] = ()
-    forget_subclasses: tuple[int, ...] = ()
+    return available, holdout, validation
+
+
+def _select_forget(
+    spec: ForgetSpec,
+    targets: Tensor,
+    num_classes: int,
+    available: Tensor,
+    subclasses: Tensor | None,
+    num_subclasses: int,
+) -> tuple[Tensor, tuple[int, ...], tuple[int, ...]]:
+    """The forget indices a specification selects among the ``available`` samples, and its classes or subclasses."""
+    n = int(targets.numel())
     if spec.classes is not None:
         forget_classes = _check_ids(spec.classes, num_classes, "classes")
         idx = (torch.isin(targets, torch.tensor(forget_classes)) & available).nonzero().flatten()
         if idx.numel() == 0:
             raise ValueError(f"forget classes {list(forget_classes)} have no training samples: forget set is empty")
-    elif spec.subclasses is not None:
+        return idx, forget_classes, ()
+    if spec.subclasses is not None:
         if subclasses is None or num_subclasses < 1:
             raise ValueError(
                 "forget subclasses need a data source with subclasses (CIFAR100(labels='coarse'), Superclasses)"
@@ -299,40 +329,22 @@ def make_split(
         idx = (torch.isin(subclasses, torch.tensor(forget_subclasses)) & available).nonzero().flatten()
         if idx.numel() == 0:
             raise ValueError(f"forget subclasses {list(forget_subclasses)} have no training samples")
-    elif spec.fraction is not None or spec.count is not None:
+        return idx, (), forget_subclasses
+    if spec.fraction is not None or spec.count is not None:
         k = round(spec.fraction * n) if spec.fraction is not None else int(spec.count or 0)
         if k < 1:
             raise ValueError(f"forget fraction {spec.fraction} of {n} samples selects nothing")
-        if k >= n:
-            raise ValueError(f"forget count {k} must be smaller than the training set ({n}): something must remain")
         pool = available.nonzero().flatten()
-        if k >= pool.numel():
+        if k >= n or k >= pool.numel():
             raise ValueError(f"forget count {k} must be smaller than the training set ({n}): something must remain")
         gen = torch.Generator().manual_seed(spec.seed)
-        idx = pool[torch.randperm(pool.numel(), generator=gen)[:k]]
-    else:
-        values = spec.indices if spec.indices is not None else _read_indices_file(str(spec.indices_file))
-        idx = _check_indices(values, n)
-        clash = idx[~available[idx]]
-        if clash.numel():
-            raise ValueError(
-                f"forget indices {clash[:10].tolist()} lie in the holdout set (or the validation set); lower "
-                "holdout_fraction or validation_fraction"
-            )
-    forget = idx.sort().values
-    if forget.numel() >= int(available.sum()):
-        raise ValueError(f"the forget set is the whole training set ({n} samples): nothing would remain")
-    mask = available.clone()
-    mask[forget] = False
-    return ForgetSplit(
-        forget=forget,
-        retain=mask.nonzero().flatten(),
-        dataset=dataset,
-        dataset_fingerprint=dataset_fingerprint,
-        num_train=n,
-        spec=spec.to_dict(),
-        forget_classes=forget_classes,
-        forget_subclasses=forget_subclasses,
-        holdout=holdout,
-        validation=validation,
-    )
+        return pool[torch.randperm(pool.numel(), generator=gen)[:k]], (), ()
+    values = spec.indices if spec.indices is not None else _read_indices_file(str(spec.indices_file))
+    idx = _check_indices(values, n)
+    clash = idx[~available[idx]]
+    if clash.numel():
+        raise ValueError(
+            f"forget indices {clash[:10].tolist()} lie in the holdout set (or the validation set); lower "
+            "holdout_fraction or validation_fraction"
+        )
+    return idx, (), ()
