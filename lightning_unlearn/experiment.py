@@ -81,10 +81,7 @@ def _merge_histories(*histories: list[dict[str, float]]) -> list[dict[str, float
 def _random_forget_probs(cli: UnlearnCLI) -> torch.Tensor:
     """A fresh, seeded network of the stage's architecture (eval mode) on the whole forget set, for ZRF."""
     module, dm = cli.model, cli.datamodule
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_NETWORK_SEED)
-        net = module.build_network()
-    net = net.to(module.device).eval()
+    net = module.random_network(RANDOM_NETWORK_SEED).to(module.device)
     forget = dm.monitor_sets(None)["forget"]
     return predict_probs(net, dm, forget, module.device).inputs.cpu()
 

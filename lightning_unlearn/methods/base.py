@@ -23,16 +23,32 @@ LossTerms = Tensor | Mapping[str, Tensor]
 
 
 class UnlearningModule(NetworkModule):
-    """Base class of every unlearning method. A new method implements :meth:`loss` and nothing else.
+    """Base class of every unlearning method. A new method implements :meth:`loss`; everything else is optional.
 
     The student (``self.net``) starts as a copy of the original model read from ``original_ckpt`` (with
     ``weights_only=True``; the file is never written). Each training step receives one batch of the forget
     set and one of the (share of the) retain set; :meth:`loss` turns them into a scalar, or into a dict of
     named terms whose ``"loss"`` entry is minimised and whose every entry is logged under ``train/<name>``.
     Evaluation (validation / test steps returning probabilities for the metric callbacks), optimiser set-up,
-    provenance checks and non-finite-loss detection live here. Methods that need a pass over data before
-    training (a saliency mask, error-maximising noise, parameter importances) do it in
-    :meth:`prepare_unlearning`, which runs once at the start of ``fit`` and counts towards the run time.
+    provenance checks and non-finite-loss detection live here.
+
+    The whole extension surface, each with the methods of this library that use it:
+
+    * :meth:`loss` (required): the step's objective from a forget and a retain batch (every method).
+    * :attr:`uses_sets`: the sets :meth:`loss` reads; the data module serves only these (fine-tuning: retain).
+    * :attr:`starts_from_original`: ``False`` to start from a random network (retraining).
+    * :attr:`eval_only_modules`: attributes holding frozen networks kept in eval mode (Bad Teacher, SCRUB).
+    * :meth:`frozen_copy` and :meth:`~lightning_unlearn.models.NetworkModule.random_network`: the one way to
+      make a frozen copy of the original or a frozen random network (Boundary Shrink, SCRUB; Bad Teacher, ours).
+    * :meth:`prepare_unlearning`: one pass over data before training, counted in the run time (SalUn's mask,
+      UNSIR's noise, SSD's importances, our teacher cache); read data there with :meth:`batches`.
+    * :meth:`optimizer_param_groups`: add or drop trainable parameters (our loss-balance weights).
+    * :meth:`check_data`: refuse data the method cannot use, before anything is written (ours).
+    * Lightning's own hooks, for what happens between steps: ``on_train_epoch_start`` (SCRUB's max/min
+      phases, UNSIR's repair learning rate, ours), ``on_before_optimizer_step`` (SalUn's gradient mask),
+      ``on_train_epoch_end`` / ``on_train_end`` (ours: epoch-level balancers, batch-norm recalibration).
+    * A method that takes no optimiser steps at all (SSD, a one-shot weight edit) sets
+      ``automatic_optimization = False`` and does its work in :meth:`prepare_unlearning`.
 
     Example:
         .. code-block:: python
@@ -215,16 +231,6 @@ class UnlearningModule(NetworkModule):
         frozen = copy.deepcopy(self.net)
         frozen.requires_grad_(False)
         return frozen.eval()
-
-    def random_network(self, seed: int) -> FeatureClassifier:
-        """A frozen, randomly initialised network of the student's architecture, reproducible from ``seed``."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = self.build_network()
-        if self.channels_last:
-            net = net.to(memory_format=torch.channels_last)
-        net.requires_grad_(False)
-        return net.eval()
 
     def train(self, mode: bool = True) -> UnlearningModule:
         """Set train/eval mode; the networks in :attr:`eval_only_modules` stay in eval mode."""

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import update_bn
 
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.balancers import ConstrainedWeighting, build_balancer
@@ -256,12 +257,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
             return self._features(self.teacher, forget.inputs)[0]
 
     def _make_teacher(self) -> FeatureClassifier:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.teacher_seed)
-            teacher = self.build_network()
-        if self.channels_last:
-            teacher = teacher.to(memory_format=torch.channels_last)
-        teacher.requires_grad_(False)
+        teacher = self.random_network(self.teacher_seed)
         if self.teacher_norm == "batch":
             for m in teacher.modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -343,21 +339,8 @@ class FeatureConstraintUnlearner(UnlearningModule):
         """With ``student_norm="recalibrate"``: recompute the student's batch-norm statistics on the retain share."""
         if self.student_norm != "recalibrate":
             return
-        norms = [m for m in self.net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        saved = [(m, m.momentum) for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the pass
-        was_training = self.net.training
-        self.net.train()
-        try:
-            with torch.no_grad():
-                for batch in self.batches("retain", self.retain_share):
-                    self.net(self._format(batch.inputs))
-        finally:
-            for m, momentum in saved:
-                m.momentum = momentum
-            self.net.train(was_training)
+        # a cumulative average of every batch-norm layer's statistics over one pass, in train mode
+        update_bn((self._format(batch.inputs) for batch in self.batches("retain", self.retain_share)), self.net)
 
     def on_train_epoch_end(self) -> None:
         """Let epoch-level balancers (DWA) update their weights."""

@@ -10,6 +10,7 @@ from torch import Tensor
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import UnlearningModule
+from lightning_unlearn.models.modes import eval_mode
 
 
 class SSD(UnlearningModule):
@@ -53,17 +54,15 @@ class SSD(UnlearningModule):
         params = dict(self.net.named_parameters())
         total = {k: torch.zeros_like(p) for k, p in params.items()}
         batches = 0
-        was_training = self.net.training
-        self.net.eval()
-        for batch in self.batches(name, share):
-            self.net.zero_grad(set_to_none=True)
-            cross_entropy(self(batch.inputs), batch.targets).backward()
-            for k, p in params.items():
-                if p.grad is not None:
-                    total[k] += p.grad.detach().pow(2)
-            batches += 1
+        with eval_mode(self.net):
+            for batch in self.batches(name, share):
+                self.net.zero_grad(set_to_none=True)
+                cross_entropy(self(batch.inputs), batch.targets).backward()
+                for k, p in params.items():
+                    if p.grad is not None:
+                        total[k] += p.grad.detach().pow(2)
+                batches += 1
         self.net.zero_grad(set_to_none=True)
-        self.net.train(was_training)
         return {k: v / max(1, batches) for k, v in total.items()}
 
     def prepare_unlearning(self) -> None:

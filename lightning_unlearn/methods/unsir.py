@@ -10,6 +10,7 @@ from torch import Tensor
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.modes import eval_mode
 
 
 class UNSIR(UnlearningModule):
@@ -79,16 +80,14 @@ class UNSIR(UnlearningModule):
         noise.requires_grad_(True)
         optimizer = torch.optim.Adam([noise], lr=self.noise_lr)
         targets = classes.to(self.device).repeat_interleave(self.noise_per_class)
-        was_training = self.net.training
-        self.net.eval()  # batch norm must not learn the noise's statistics
-        for _ in range(self.noise_steps):
-            optimizer.zero_grad(set_to_none=True)
-            logits = self.net(self._format(noise.flatten(0, 1)))
-            objective = -cross_entropy(logits, targets) + self.noise_l2 * noise.pow(2).flatten(2).sum(2).mean()
-            objective.backward()
-            optimizer.step()
+        with eval_mode(self.net):  # batch norm must not learn the noise's statistics
+            for _ in range(self.noise_steps):
+                optimizer.zero_grad(set_to_none=True)
+                logits = self.net(self._format(noise.flatten(0, 1)))
+                objective = -cross_entropy(logits, targets) + self.noise_l2 * noise.pow(2).flatten(2).sum(2).mean()
+                objective.backward()
+                optimizer.step()
         self.net.zero_grad(set_to_none=True)
-        self.net.train(was_training)
         self.noise = noise.detach()
         self.noise_classes = classes.to(self.device)
 

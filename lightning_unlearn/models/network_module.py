@@ -13,6 +13,7 @@ from torch import Tensor
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.metrics.mia import cross_entropy_from_logits
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
+from lightning_unlearn.models.modes import eval_mode
 from lightning_unlearn.models.registry import build_network
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
@@ -104,6 +105,21 @@ class NetworkModule(pl.LightningModule):
         """A fresh network of this module's architecture (randomly initialised from the global RNG)."""
         return build_network(self.arch, self.num_classes, self.in_channels, **self.arch_kwargs)
 
+    def random_network(self, seed: int) -> FeatureClassifier:
+        """A frozen, randomly initialised network of this module's architecture, reproducible from ``seed``.
+
+        The one way the library makes a random network (a method's random teacher, ZRF's random reference):
+        drawn from ``seed`` without touching the global RNG, in the module's memory format, without gradients,
+        in eval mode, on the CPU (move it with the module).
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = self.build_network()
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        net.requires_grad_(False)
+        return net.eval()
+
     def forward(self, x: Tensor) -> Tensor:
         """Logits of ``x``."""
         return self.net(self._format(x))
@@ -117,7 +133,12 @@ class NetworkModule(pl.LightningModule):
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def on_fit_start(self) -> None:
-        """Compile the network when asked to."""
+        """Enter train mode as this module's ``train`` defines it, and compile the network when asked to.
+
+        Lightning starts ``fit`` with each submodule in whatever mode it has; a method's ``train`` (frozen
+        networks in eval mode, a teacher in the mode its normalisation needs) must decide instead.
+        """
+        self.train()
         if self.compile_network:
             self.net.compile()
 
@@ -141,18 +162,14 @@ class NetworkModule(pl.LightningModule):
                 f"built for in_channels={self.in_channels}"
             )
         sample = datamodule.prepare_batch(Batch(images[:2], data.train.targets[:2], torch.arange(2)))
-        was_training = self.training
-        self.eval()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), eval_mode(self):
                 logits = self.net(self._format(sample.inputs))
         except RuntimeError as err:
             raise ValueError(
                 f"{datamodule.source.name} images of shape {tuple(images.shape[1:])} do not fit the {self.arch} "
                 f"network: {str(err).splitlines()[0]}"
             ) from err
-        finally:
-            self.train(was_training)
         if logits.shape[-1] != self.num_classes:
             raise ValueError(f"the network outputs {logits.shape[-1]} classes, the data set has {self.num_classes}")
 
