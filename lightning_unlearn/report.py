@@ -39,8 +39,8 @@ DETAIL_COLUMNS: dict[str, str] = {
     "over samples and classes (not the paper's formula; for comparison with papers that ran their code)",
     "LiRA_AUC": "per-sample offline LiRA attack calibrated on reference models (a grid's reference_models): AUC of "
     "forget vs unseen test samples of their classes (closer to retrain, about 0.5, is better)",
-    "LiRA_TPR@1%FPR": "the same attack's true-positive rate at 1 % false positives (closer to retrain, about 0.01, "
-    "is better)",
+    "LiRA_TPR@1%FPR": "the same attack's true-positive rate at (at most) 1 % false positives (closer to retrain is "
+    "better; chance (floor(0.01 n) + 1) / (n + 1) for n unseen samples: 0.013 at 300, 0.010 at 3000)",
     "eval_overhead": "seconds of the per-epoch metric callbacks / seconds of training (lower is better)",
 }
 

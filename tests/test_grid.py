@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from lightning_unlearn.grid import aggregate, content_key, run_grid
 from tests.paths import ROOT
@@ -257,8 +258,18 @@ def test_reference_models_give_every_row_the_lira_attack_computed_from_the_runs_
         run = next(folder.glob(f"{row['method']}-*"))
         expected = lira_attack(load_outputs(run / "outputs.pt"), ref_outputs)
         assert row["LiRA_AUC"] == expected.auc and row["LiRA_TPR@1%FPR"] == expected.tpr_at_1_fpr
-        torch.testing.assert_close(scores[f"random/{row['method']}/seed0"]["forget"], expected.forget_scores)
+        saved = scores[f"random/{row['method']}/seed0"]
+        torch.testing.assert_close(saved["forget"], expected.forget_scores)
+        torch.testing.assert_close(saved["unseen"], expected.unseen_scores)
         assert len(expected.forget_scores) == 24 and len(expected.unseen_scores) == 64
+    # the references are the retrain recipe on the scenario's retain set, with their own seed and batch order
+    retrain_receipt = json.loads(next(folder.glob("retrain-*/receipt.json")).read_text())
+    for seed, path in enumerate(references, 1):
+        config = yaml.safe_load((path / "config.yaml").read_text())
+        assert config["model"]["class_path"] == "lightning_unlearn.methods.Retrain"
+        assert config["seed_everything"] == seed and config["data"]["order_seed"] == seed
+        receipt = json.loads((path / "receipt.json").read_text())
+        assert receipt["forget"] == retrain_receipt["forget"]
     assert (tmp_path / "lira" / "lira_scores.png").stat().st_size > 1000
     assert "LiRA_AUC" in (tmp_path / "lira" / "results.md").read_text()
     assert result["meta"]["reference_models"] == 2

@@ -111,7 +111,7 @@ def per_sample_cross_entropy(probs: Tensor, targets: Tensor) -> Tensor:
 
 
 def cross_entropy_from_logits(logits: Tensor, targets: Tensor) -> Tensor:
-    """``-log p_y`` of each sample from the logits (no floor, no saturation at either end), as float64.
+    """``-log p_y`` of each sample from the logits (no floor; exact for logit margins up to about 700), as float64.
 
     Computed as ``softplus(-m)`` with the margin ``m = z_y - logsumexp_{j != y} z_j`` (``p_y = sigmoid(m)``):
     the margin runs in float32, which every device has (MPS has no float64), the softplus in float64. A

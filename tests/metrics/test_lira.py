@@ -45,6 +45,8 @@ def test_auc_and_tpr_by_hand():
     assert math.isnan(auc(torch.tensor([]), torch.tensor([1.0])))
     negatives = torch.arange(100.0)  # 1 % FPR: one negative (99) may lie above the threshold, 98
     assert tpr_at_fpr(torch.tensor([98.0, 98.5, 99.5, 10.0]), negatives, 0.01) == 0.5
+    # 150 negatives: 1.5 false positives are 1 (FPR <= 1 %), threshold 148; ceil or round would allow 2
+    assert tpr_at_fpr(torch.tensor([148.5, 149.5, 10.0, 148.0]), torch.arange(150.0), 0.01) == 0.5
 
 
 def test_logit_scaled_confidence_from_the_losses_is_the_logit_margin():
@@ -70,17 +72,20 @@ def _outputs(phi: torch.Tensor, offset: int = 0) -> SampleOutputs:
     return SampleOutputs(probs, torch.zeros(n, dtype=torch.long), torch.arange(offset, offset + n), F.softplus(-phi))
 
 
-def _gaussian_world(k: int, n: int, d: float, seed: int = 0):
-    """Per-sample means, one spread; the judged model lifts the forget samples by d spreads."""
-    gen = torch.Generator().manual_seed(seed)
-    sigma = 1.5
-    mu = {s: torch.randn(n, generator=gen, dtype=torch.float64) * 3 for s in ("forget", "test")}
+def _gaussian_world(k: int, n: int, d: float, seed: int = 0, sigmas=(1.5, 1.5), shift: float = 0.0):
+    """Per-sample means, one spread per set; the judged model lifts the forget samples by d spreads.
 
-    def draw(name, shift=0.0):
-        return mu[name] + sigma * (torch.randn(n, generator=gen, dtype=torch.float64) + shift)
+    ``shift`` moves every sample of both sets by the same amount (in units of phi) under the judged model.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    mu = {s: torch.randn(n, generator=gen, dtype=torch.float64) * 3 for s in ("forget", "test")}
+    sigma = dict(zip(("forget", "test"), sigmas, strict=True))
+
+    def draw(name, lift=0.0):
+        return mu[name] + sigma[name] * (torch.randn(n, generator=gen, dtype=torch.float64) + lift)
 
     refs = [{s: _outputs(draw(s), 10**6 * (s == "test")) for s in mu} for _ in range(k)]
-    target = {"forget": _outputs(draw("forget", d)), "test": _outputs(draw("test"), 10**6)}
+    target = {"forget": _outputs(draw("forget", d) + shift), "test": _outputs(draw("test") + shift, 10**6)}
     return target, refs
 
 
@@ -95,6 +100,39 @@ def test_attack_on_per_sample_gaussians_matches_the_closed_form(variance):
     assert result.auc == pytest.approx(phi_cdf(d / math.sqrt(2 * (1 + 1 / k))), abs=0.01)
     assert result.forget_scores.shape == (n,) and result.unseen_scores.shape == (n,)
     assert float(result.forget_scores.mean()) == pytest.approx(d, abs=0.03)
+
+
+def test_few_references_widen_the_scores_as_the_closed_form_says():
+    # K = 4, global sigma: z ~ N(d, 1 + 1/4) on forget, N(0, 1 + 1/4) unseen: AUC 0.736 (0.760 without the 1/K)
+    k, d = 4, 1.0
+    target, refs = _gaussian_world(k, 20_000, d)
+    assert lira_attack(target, refs).auc == pytest.approx(phi_cdf(d / math.sqrt(2 * (1 + 1 / k))), abs=0.008)
+
+
+def test_the_global_sigma_is_pooled_over_both_sets():
+    # Forget samples spread 1, unseen samples 2 over the references; the judged model lowers every sample's phi by
+    # 3 on both sets and otherwise treats them alike: both sets' z centre on the same value, so AUC is 0.5 (a sigma
+    # pooled per set would centre them at -3 and -1.5: AUC 0.14).
+    target, refs = _gaussian_world(8, 20_000, 0.0, sigmas=(1.0, 2.0), shift=-3.0)
+    assert lira_attack(target, refs).auc == pytest.approx(0.5, abs=0.01)
+
+
+def test_class_wise_forgetting_compares_with_the_test_samples_of_the_forgotten_classes():
+    # ``test`` (other classes) looks like members under the judged model, ``test_forget`` like the forget set:
+    # the attack must read test_forget
+    target, refs = _gaussian_world(8, 5_000, 0.0)
+    lifted, lifted_refs = _gaussian_world(8, 5_000, 3.0, seed=1)  # its forget set sits 3 spreads above its refs
+    target = {**target, "test_forget": target["test"], "test": lifted["forget"]}
+    refs = [{**r, "test_forget": r["test"], "test": lr["forget"]} for r, lr in zip(refs, lifted_refs, strict=True)]
+    result = lira_attack(target, refs)
+    assert result.auc == pytest.approx(0.5, abs=0.02) and result.unseen_scores.numel() == 5_000
+    without = [{k: v for k, v in r.items() if k != "test_forget"} for r in (target, *refs)]
+    assert lira_attack(without[0], without[1:]).auc < 0.1  # what reading ``test`` would give
+
+
+def test_a_loss_that_underflowed_still_scores():
+    phi = logit_scaled_confidence(torch.tensor([0.0, 1e-320], dtype=torch.float64))
+    assert bool(torch.isfinite(phi).all()) and float(phi[0]) > 700
 
 
 def test_a_model_like_the_references_scores_chance_and_one_of_them_too():
