@@ -54,6 +54,35 @@ def compact_table(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def lira_table(summary: list[dict]) -> str:
+    """Per scenario: each method's LiRA AUC and TPR@1%FPR (mean ± std), and its rank by the distance of its AUC
+    to retrain's next to its rank by Avg.Gap (1 = closest to retrain), with Spearman's correlation of the two."""
+    out = []
+    for sc in dict.fromkeys(s["scenario"] for s in summary):
+        rows = [s for s in summary if s["scenario"] == sc and "LiRA_AUC" in s]
+        if not rows:
+            continue
+        retrain = next(s for s in rows if s["method"] == "retrain")
+        methods = [s for s in rows if s["method"] not in ("retrain", "original")]
+        by_auc = sorted(methods, key=lambda s: abs(s["LiRA_AUC"] - retrain["LiRA_AUC"]))
+        by_gap = sorted(methods, key=lambda s: s["avg_gap"])
+        rank_auc = {s["method"]: i for i, s in enumerate(by_auc, 1)}
+        rank_gap = {s["method"]: i for i, s in enumerate(by_gap, 1)}
+        n = len(methods)
+        rho = 1 - 6 * sum((rank_auc[m] - rank_gap[m]) ** 2 for m in rank_auc) / (n * (n * n - 1)) if n > 1 else 1.0
+        out += [f"{sc} (Spearman rank correlation, |AUC - retrain| vs Avg.Gap: {rho:.2f})", ""]
+        out += ["| method | LiRA AUC | TPR@1%FPR | rank by AUC | rank by Avg.Gap |", "| --- | --- | --- | --- | --- |"]
+        for s in rows:
+            auc = f"{s['LiRA_AUC']:.3f}" + (f" ± {s['LiRA_AUC_std']:.3f}" if s.get("LiRA_AUC_std") else "")
+            tpr = f"{s['LiRA_TPR@1%FPR']:.3f}" + (
+                f" ± {s['LiRA_TPR@1%FPR_std']:.3f}" if s.get("LiRA_TPR@1%FPR_std") else ""
+            )
+            ranks = [str(rank_auc.get(s["method"], "-")), str(rank_gap.get(s["method"], "-"))]
+            out.append(f"| {s['method']} | {auc} | {tpr} | " + " | ".join(ranks) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main(source: str, dest: str) -> None:
     folder, target = Path(source), Path(dest)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +101,8 @@ def main(source: str, dest: str) -> None:
     if (folder / "lira_scores.png").is_file():
         shutil.copyfile(folder / "lira_scores.png", target.with_name(f"{target.name}_lira_scores.png"))
     print(compact_table(results["summary"]))
+    if any("LiRA_AUC" in s for s in results["summary"]):
+        print(lira_table(results["summary"]))
     print(f"written: {target.with_suffix('.md')}, {target.with_suffix('.json')}")
 
 
