@@ -255,8 +255,9 @@ def test_only_rank_zero_writes_the_split_file(tmp_path):
         folder = tmp_path / str(rank_zero)
         folder.mkdir()
         dm = synthetic_datamodule()
-        dm.trainer = SimpleNamespace(is_global_zero=rank_zero, log_dir=str(folder), lightning_module=None)  # type: ignore[assignment]
+        dm.trainer = SimpleNamespace(is_global_zero=rank_zero, log_dir=str(folder))  # type: ignore[assignment]
         dm.setup("fit")
+        dm.test_dataloader()
         assert sorted(p.name for p in folder.iterdir()) == expected
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from abc import abstractmethod
 from typing import Any
 
@@ -25,6 +26,12 @@ def _datamodule(trainer: pl.Trainer) -> Any:
     return dm
 
 
+_PassKey = tuple[int, int, int | None, int]  # (step, epoch, size, seed)
+#: The last monitor pass of each trainer: the metric callbacks share it (the cache dies with its trainer).
+_MONITOR_PASSES: weakref.WeakKeyDictionary[pl.Trainer, tuple[_PassKey, dict[str, SampleOutputs]]]
+_MONITOR_PASSES = weakref.WeakKeyDictionary()
+
+
 def monitor_outputs(
     trainer: pl.Trainer, pl_module: pl.LightningModule, size: int | None, seed: int
 ) -> dict[str, SampleOutputs]:
@@ -38,7 +45,7 @@ def monitor_outputs(
     """
     dm = _datamodule(trainer)
     key = (trainer.global_step, trainer.current_epoch, size, seed)
-    cached = getattr(dm, "_monitor_cache", None)
+    cached = _MONITOR_PASSES.get(trainer)
     if cached is not None and cached[0] == key:
         return cached[1]
     sets: dict[str, Batch] = dm.monitor_sets(size, seed)
@@ -57,7 +64,7 @@ def monitor_outputs(
             outputs[name] = _to_cpu(collector.compute())
         else:  # single process: sets are already whole and in index order
             outputs[name] = _to_cpu(rows)
-    dm._monitor_cache = (key, outputs)
+    _MONITOR_PASSES[trainer] = (key, outputs)
     return outputs
 
 

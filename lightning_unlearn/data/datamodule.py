@@ -7,7 +7,7 @@ import logging
 import math
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # warns about that on every fit.
 warnings.filterwarnings("ignore", message="Total length of `list` across ranks is zero")
 
-#: Training sets a module can ask for through its ``train_sets`` attribute (``all`` = forget + retain).
+#: Training sets a model can declare through ``UnlearningDataModule.declare_training`` (``all`` = forget + retain).
 TRAIN_SETS = ("all", "forget", "retain", "holdout")
 
 #: Evaluation sets drawn from the training set's validation share (see ``validation_fraction``).
@@ -46,11 +46,13 @@ TRAIN_MODE: Literal["max_size_cycle"] = "max_size_cycle"
 class UnlearningDataModule(pl.LightningDataModule):
     """Loads a data source, splits its training set into forget and retain sets, and serves them.
 
-    Training loaders follow the module being fitted: its ``train_sets`` attribute maps set names
-    (``"all"``, ``"forget"``, ``"retain"``) to the share of that set to use, e.g. ``{"all": 1.0}`` for the
-    original model, ``{"retain": 1.0}`` for retraining, ``{"forget": 1.0, "retain": 0.1}`` for the
-    feature-constraint unlearner. Each training batch is then a ``dict[str, Batch]`` with one batch per set
-    (see :data:`TRAIN_MODE`). Each set gets its own distributed sampler under DDP.
+    Data flows one way, from here to the model. The model being fitted declares what it trains on through
+    :meth:`declare_training` (a :class:`~lightning_unlearn.models.NetworkModule` does so in its own ``setup``,
+    which Lightning calls after this one's): set names (``"all"``, ``"forget"``, ``"retain"``, ``"holdout"``)
+    mapped to the share of that set to use, e.g. ``{"all": 1.0}`` for the original model, ``{"retain": 1.0}``
+    for retraining, ``{"forget": 1.0, "retain": 0.1}`` for the feature-constraint unlearner. Each training
+    batch is then a ``dict[str, Batch]`` with one batch per set (see :data:`TRAIN_MODE`). Each set gets its own
+    distributed sampler under DDP. This module never reads the model.
 
     Evaluation loaders (validation and test) serve, in :attr:`eval_set_names` order: ``forget``, ``retain``,
     ``test`` and, for class-wise or sub-class forgetting, ``test_forget`` (test samples of the forgotten classes
@@ -129,13 +131,17 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.data_on_device = data_on_device
         self.seed = seed
         self.order_seed = seed if order_seed is None else order_seed
+        #: Training sets and their shares, as declared by :meth:`declare_training`.
         self.train_sets: Mapping[str, float] | None = None
+        #: Global batch size of a training set when it differs from ``batch_size``, as declared.
+        self.train_batch_sizes: Mapping[str, int] = {}
         self.data: LoadedData | None = None
         self.split: ForgetSplit | None = None
         #: Where the split was saved (or checked against), once set up.
         self.split_path: Path | None = None
         self.eval_sets: dict[str, Dataset[Batch]] = {}
         self._train: ImageTensorDataset | None = None
+        self._split_to_write: Path | None = None
         self._monitor_sets: dict[tuple[int | None, int], dict[str, Batch]] = {}
 
     @property
@@ -177,10 +183,6 @@ class UnlearningDataModule(pl.LightningDataModule):
             validation_fraction=self.validation_fraction,
         )
         self._check_forget_not_in_test(train, test)
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        check = getattr(module, "check_data", None)
-        if callable(check):
-            check(self)  # refuse a mismatched model or checkpoint before anything is written
         self._check_against_file(self.split)
         device = self._data_device()
         self._train = ImageTensorDataset(train.images.to(device), train.targets.to(device))
@@ -280,8 +282,16 @@ class UnlearningDataModule(pl.LightningDataModule):
                         "mix two splits in one experiment"
                     )
             return
-        if self.trainer is None or self.trainer.is_global_zero:
-            split.save(path)
+        self._split_to_write = path
+
+    def _record_split(self) -> None:
+        """Save the split when data is first served.
+
+        The model's own checks (its ``setup``) ran by then, so a refused run leaves no file behind.
+        """
+        path, self._split_to_write = self._split_to_write, None
+        if path is not None and self.split is not None and (self.trainer is None or self.trainer.is_global_zero):
+            self.split.save(path)
 
     def _split_path(self) -> Path | None:
         if self.split_file is not None:
@@ -320,14 +330,29 @@ class UnlearningDataModule(pl.LightningDataModule):
             indices = self._subsample(indices, max(1, round(share * indices.numel())), f"train_{name}")
         return Subset(self._train, indices.tolist())
 
+    def declare_training(self, sets: Mapping[str, float], batch_sizes: Mapping[str, int] | None = None) -> None:
+        """Say what the model being fitted trains on.
+
+        Args:
+            sets: Training set names with the share of each to use.
+            batch_sizes: Global batch size of each set that should differ from ``batch_size``.
+
+        Raises:
+            ValueError: For an unknown set, or a batch size that is not positive.
+        """
+        unknown = sorted(set(sets) - set(TRAIN_SETS))
+        if unknown:
+            raise ValueError(f"unknown training set(s) {unknown}; expected some of {TRAIN_SETS}")
+        for name, size in (batch_sizes or {}).items():
+            if size < 1:
+                raise ValueError(f"the {name} set's batch size must be positive, got {size}")
+        self.train_sets = dict(sets)
+        self.train_batch_sizes = dict(batch_sizes or {})
+
     def _requested_train_sets(self) -> Mapping[str, float]:
-        if self.train_sets is not None:
-            return self.train_sets
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        sets = getattr(module, "train_sets", None)
-        if sets is None:
-            raise RuntimeError("no training sets requested: set `train_sets` on the data module or the module")
-        return dict(sets)
+        if self.train_sets is None:
+            raise RuntimeError("no training sets declared: call declare_training (a NetworkModule does in setup)")
+        return self.train_sets
 
     def _loader(
         self, dataset: Dataset[Batch], batch_size: int, sampler: ResumableSampler | None = None
@@ -342,19 +367,9 @@ class UnlearningDataModule(pl.LightningDataModule):
             generator=torch.Generator().manual_seed(self.order_seed),  # keeps the global RNG out of loading
         )
 
-    def _requested_batch_sizes(self, names: list[str]) -> dict[str, int]:
-        """The global training batch size of each set: the module's ``train_batch_sizes``, else ``batch_size``."""
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        own = dict(getattr(module, "train_batch_sizes", None) or {})
-        sizes = {name: int(own.get(name, self.batch_size)) for name in names}
-        for name, size in sizes.items():
-            if size < 1:
-                raise ValueError(f"the {name} set's batch size must be positive, got {size}")
-        return sizes
-
     def _rank_batch_sizes(self, names: list[str]) -> tuple[dict[str, int], int, int]:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
-        sizes = self._requested_batch_sizes(names)
+        sizes = {name: int(self.train_batch_sizes.get(name, self.batch_size)) for name in names}
         for name, size in sizes.items():
             if size % world:
                 raise ValueError(
@@ -370,6 +385,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         ``batch_size``). When the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the
         batches that epoch already trained on (assumes one optimiser step per batch).
         """
+        self._record_split()
         sets = {name: self.train_set(name, share) for name, share in self._requested_train_sets().items()}
         per_rank, rank, world = self._rank_batch_sizes(list(sets))
         lengths = {name: math.ceil(len(ds) / world) for name, ds in sets.items()}
@@ -403,6 +419,7 @@ class UnlearningDataModule(pl.LightningDataModule):
     def _eval_loaders(self) -> list[DataLoader[Batch]]:
         if not self.eval_sets:
             raise RuntimeError("call setup() before asking for evaluation loaders")
+        self._record_split()
         return [self._loader(ds, self.eval_batch_size) for ds in self.eval_sets.values()]
 
     def val_dataloader(self) -> list[DataLoader[Batch]]:
@@ -410,6 +427,33 @@ class UnlearningDataModule(pl.LightningDataModule):
         if self.trainer is not None and self.trainer.state.fn == "fit" and not self.fit_validation:
             return []
         return self._eval_loaders()
+
+    def set_batches(
+        self, name: str, share: float = 1.0, shuffle: bool = False, device: torch.device | None = None
+    ) -> Iterator[Batch]:
+        """Prepared batches of a training set (see :meth:`train_set`), not augmented, in ``batch_size``.
+
+        For a method's set-up passes. In index order, or with ``shuffle`` in an order seeded by ``order_seed``
+        (the global RNG is left alone).
+        """
+        generator = torch.Generator().manual_seed(self.order_seed) if shuffle else None
+        loader = DataLoader(
+            self.train_set(name, share),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
+        )
+        for batch in loader:
+            moved = Batch(*(t.to(device) for t in batch)) if device is not None else batch
+            yield self.prepare_batch(moved, training=False)
+
+    def example_batch(self, size: int = 2) -> Batch:
+        """The first ``size`` training images, prepared for the network (not augmented): for input checks."""
+        if self.data is None:
+            raise RuntimeError("call setup() before asking for an example batch")
+        train = self.data.train
+        return self.prepare_batch(Batch(train.images[:size], train.targets[:size], torch.arange(size)))
 
     def monitor_sets(self, size: int | None, seed: int = 0) -> dict[str, Batch]:
         """A seeded subsample of ``size`` samples (all if ``None``) of every evaluation set, as ``uint8`` batches.

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import torch
 import torch.distributed as dist
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from lightning_unlearn.data.batch import Batch, collate_batch
+from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.data.forget import ForgetSplit
 from lightning_unlearn.models.checkpoint import CheckpointError, load_network, provenance_of, read_checkpoint
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
@@ -43,7 +43,8 @@ class UnlearningModule(NetworkModule):
     * :meth:`prepare_unlearning`: one pass over data before training, counted in the run time (SalUn's mask,
       UNSIR's noise, SSD's importances, our teacher cache); read data there with :meth:`batches`.
     * :meth:`optimizer_param_groups`: add or drop trainable parameters (our loss-balance weights).
-    * :meth:`check_data`: refuse data the method cannot use, before anything is written (ours).
+    * :meth:`check_data`: refuse data the method cannot use, before anything is written (ours); the forget
+      split arrives as its argument and stays in :attr:`split` (SCRUB counts its forget samples there).
     * Lightning's own hooks, for what happens between steps: ``on_train_epoch_start`` (SCRUB's max/min
       phases, UNSIR's repair learning rate, ours), ``on_before_optimizer_step`` (SalUn's gradient mask),
       ``on_train_epoch_end`` / ``on_train_end`` (ours: epoch-level balancers, batch-norm recalibration).
@@ -150,21 +151,23 @@ class UnlearningModule(NetworkModule):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement loss(forget, retain)")
 
-    def check_data(self, datamodule: Any) -> None:
+    def check_data(self, split: ForgetSplit, example: Batch, source_name: str) -> None:
         """Check the data, the original checkpoint and any checkpoint being resumed, before anything is written.
 
         Beyond the network's input checks: the original model must have been trained on all of this very data
         set, and a checkpoint given to ``fit --ckpt_path`` must record this very forget split.
+
+        Args:
+            split: The forget split of the data.
+            example: A few training images, prepared as the network receives them.
+            source_name: The data source's name, for the messages.
 
         Raises:
             CheckpointError: When the original saw other data or only part of it, or the resumed run forgot
                 another set.
             ValueError: When the images do not fit the network.
         """
-        super().check_data(datamodule)
-        split: ForgetSplit | None = getattr(datamodule, "split", None)
-        if split is None:
-            return
+        super().check_data(split, example, source_name)
         recorded = self.original_provenance
         if self.starts_from_original and recorded:
             if recorded.get("dataset_fingerprint") not in (None, split.dataset_fingerprint):
@@ -204,9 +207,8 @@ class UnlearningModule(NetworkModule):
                 owner_name, _, attr = name.rpartition(".")
                 owner = self.get_submodule(owner_name) if owner_name else self
                 setattr(owner, attr, torch.empty_like(saved, device=buffer.device))
-        split = getattr(getattr(self._trainer, "datamodule", None), "split", None) if self._trainer else None
-        if split is not None and self.trainer.state.fn == "fit":
-            self._check_resumed_split(provenance_of(checkpoint), split, "the checkpoint to resume")
+        if self.split is not None and self._trainer is not None and self.trainer.state.fn == "fit":
+            self._check_resumed_split(provenance_of(checkpoint), self.split, "the checkpoint to resume")
         super().on_load_checkpoint(checkpoint)
 
     def joint_logits(self, forget: Batch, retain: Batch, net: torch.nn.Module | None = None) -> tuple[Tensor, Tensor]:
@@ -262,22 +264,13 @@ class UnlearningModule(NetworkModule):
         Not augmented, normalised, in the data module's training batch size; for set-up passes. In index
         order, or with ``shuffle`` in an order seeded by the data module's ``order_seed`` (the global RNG is left
         alone): index order is class order in many sources, so a pass that stops early or whose batch
-        statistics matter should shuffle.
+        statistics matter should shuffle. Served by the data module's
+        :meth:`~lightning_unlearn.data.UnlearningDataModule.set_batches`.
         """
         dm = getattr(self.trainer, "datamodule", None)
-        if dm is None or not hasattr(dm, "train_set"):
+        if not isinstance(dm, UnlearningDataModule):
             raise RuntimeError(f"{type(self).__name__}.batches needs an UnlearningDataModule")
-        generator = torch.Generator().manual_seed(getattr(dm, "order_seed", 0)) if shuffle else None
-        loader = DataLoader(
-            dm.train_set(name, share),
-            batch_size=dm.batch_size,
-            shuffle=shuffle,
-            generator=generator,
-            collate_fn=collate_batch,  # type: ignore[arg-type]  # batches arrive stacked (__getitems__)
-        )
-        for batch in loader:
-            moved = Batch(*(t.to(self.device) for t in batch))
-            yield dm.prepare_batch(moved, training=False)
+        yield from dm.set_batches(name, share, shuffle, self.device)
 
     def training_step(self, batch: Mapping[str, Batch], batch_idx: int) -> Tensor:
         """Evaluate :meth:`loss` on this step's batches, check and log its terms."""

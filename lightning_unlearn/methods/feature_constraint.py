@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import update_bn
 
 from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.data.forget import ForgetSplit
 from lightning_unlearn.losses.balancers import ConstrainedWeighting, build_balancer
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
@@ -164,12 +165,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
         if distance != "standardized":
             feature_distance(torch.zeros(1, 2), torch.zeros(1, 2), distance)  # reject an unknown distance now
 
-    def check_data(self, datamodule: Any) -> None:
+    def check_data(self, split: ForgetSplit, example: Batch, source_name: str) -> None:
         """Resolve ``control`` from the data: it needs a holdout set, and the scenario picks the reference."""
-        super().check_data(datamodule)
-        split = getattr(datamodule, "split", None)
-        if split is None:
-            return
+        super().check_data(split, example, source_name)
         has_holdout = split.holdout.numel() > 0
         if self.control == "holdout" and not has_holdout:
             raise ValueError(

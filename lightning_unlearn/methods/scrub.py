@@ -67,8 +67,7 @@ class SCRUB(UnlearningModule):
         self._forget_seen = 0
 
     def _max_step_active(self, forget: Batch) -> bool:
-        split = getattr(getattr(self.trainer, "datamodule", None), "split", None)
-        n_forget = split.forget.numel() if split is not None else forget.targets.numel()
+        n_forget = self.split.forget.numel() if self.split is not None else forget.targets.numel()
         active = self.current_epoch < self.max_epochs and self._forget_seen < n_forget
         self._forget_seen += forget.targets.numel() * max(1, self.trainer.world_size)
         return active

@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 
 from lightning_unlearn.data.batch import Batch
+from lightning_unlearn.data.datamodule import UnlearningDataModule
+from lightning_unlearn.data.forget import ForgetSplit
 from lightning_unlearn.metrics.mia import cross_entropy_from_logits
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.modes import eval_mode
@@ -29,6 +31,8 @@ class NetworkModule(pl.LightningModule):
     """A :class:`FeatureClassifier` built by name, trained with a configurable optimiser and schedule.
 
     Subclasses say which training sets they need through :attr:`train_sets` and implement ``training_step``.
+    In :meth:`setup` (after the data module's) the module receives the forget split as :attr:`split`, declares its
+    training sets to the data module and checks the data through :meth:`check_data`.
     Validation and test steps return ``{"probs", "targets", "indices", "losses"}`` per batch for the metric
     callbacks (``losses``: each sample's cross-entropy, from the logits in float64).
 
@@ -85,6 +89,8 @@ class NetworkModule(pl.LightningModule):
         self.channels_last = channels_last
         self.compile_network = compile
         self._resumed_rng: dict[str, Any] | None = None  # set by on_load_checkpoint, applied by on_train_start
+        #: The forget split of the data this module is fitted or evaluated on, received in :meth:`setup`.
+        self.split: ForgetSplit | None = None
         # Called here, it records the arguments of every subclass's __init__ too (Lightning walks the frames).
         self.save_hyperparameters()
         if "_class_path" not in self.hparams:
@@ -100,6 +106,11 @@ class NetworkModule(pl.LightningModule):
     def train_sets(self) -> Mapping[str, float]:
         """Training sets a step draws from, with the share of each (see ``UnlearningDataModule``)."""
         return {"all": 1.0}
+
+    @property
+    def train_batch_sizes(self) -> Mapping[str, int]:
+        """Global batch size of each training set that should differ from the data module's (none by default)."""
+        return {}
 
     def build_network(self) -> FeatureClassifier:
         """A fresh network of this module's architecture (randomly initialised from the global RNG)."""
@@ -143,31 +154,46 @@ class NetworkModule(pl.LightningModule):
             self.net.compile()
 
     # ----------------------------------------------------------------------------------------------- input checks
-    def check_data(self, datamodule: Any) -> None:
+    def setup(self, stage: str) -> None:
+        """Receive the data: the forget split, the training sets declared, the data checked.
+
+        Lightning calls this after the data module's ``setup``, before any loader is built or file written
+        (the data module records the split when it first serves data), so a refused run leaves nothing behind.
+        A data module other than :class:`~lightning_unlearn.data.UnlearningDataModule` is left to the user.
+        """
+        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if not isinstance(dm, UnlearningDataModule) or dm.split is None:
+            return
+        self.split = dm.split
+        dm.declare_training(self.train_sets, self.train_batch_sizes)
+        self.check_data(dm.split, dm.example_batch(), dm.source.name)
+
+    def check_data(self, split: ForgetSplit, example: Batch, source_name: str) -> None:
         """Refuse data this network cannot take, before any training or file output.
 
-        The data module calls this from ``setup`` once the data is loaded: the channel count must match
-        ``in_channels`` and one training image must pass through the network.
+        The channel count must match ``in_channels`` and the example images must pass through the network.
+        Methods extend this to check what they need of the split (call ``super()`` first).
+
+        Args:
+            split: The forget split of the data.
+            example: A few training images, prepared as the network receives them.
+            source_name: The data source's name, for the messages.
 
         Raises:
             ValueError: When the images do not fit the network.
         """
-        data = getattr(datamodule, "data", None)
-        if data is None:
-            return
-        images = data.train.images
+        images = example.inputs
         if images.shape[1] != self.in_channels:
             raise ValueError(
-                f"{datamodule.source.name} images have {images.shape[1]} channel(s), but the {self.arch} model was "
+                f"{source_name} images have {images.shape[1]} channel(s), but the {self.arch} model was "
                 f"built for in_channels={self.in_channels}"
             )
-        sample = datamodule.prepare_batch(Batch(images[:2], data.train.targets[:2], torch.arange(2)))
         try:
             with torch.no_grad(), eval_mode(self):
-                logits = self.net(self._format(sample.inputs))
+                logits = self.net(self._format(images.to(self.device)))
         except RuntimeError as err:
             raise ValueError(
-                f"{datamodule.source.name} images of shape {tuple(images.shape[1:])} do not fit the {self.arch} "
+                f"{source_name} images of shape {tuple(images.shape[1:])} do not fit the {self.arch} "
                 f"network: {str(err).splitlines()[0]}"
             ) from err
         if logits.shape[-1] != self.num_classes:
@@ -239,8 +265,7 @@ class NetworkModule(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- provenance
     def provenance(self) -> dict[str, Any]:
         """What the checkpoint's network is: architecture, data, split and training set. Saved in every checkpoint."""
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        split = getattr(dm, "split", None)
+        split = self.split
         return {
             "module": f"{type(self).__module__}.{type(self).__qualname__}",
             "arch": self.arch,

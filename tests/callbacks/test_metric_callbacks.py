@@ -14,12 +14,18 @@ from lightning_unlearn.models import ClassifierModule
 from tests.conftest import MODEL_ARGS, synthetic_datamodule, tiny_trainer
 
 
-def test_callbacks_monitor_every_epoch_and_report_full_sets_in_test(original_ckpt, tmp_path):
+def test_callbacks_monitor_every_epoch_and_report_full_sets_in_test(original_ckpt, tmp_path, monkeypatch):
+    from lightning_unlearn.callbacks import set_outputs
+
+    passes = []
+    predict = set_outputs.predict_outputs
+    monkeypatch.setattr(set_outputs, "predict_outputs", lambda *a: passes.append(1) or predict(*a))
     dm = synthetic_datamodule(ForgetSpec(classes=[0]))
     fm, mi, timer = ForgettingMetrics(monitor_size=8), MembershipInference(every_n_epochs=2, monitor_size=8), RunTimer()
     model = FeatureConstraintUnlearner(original_ckpt=str(original_ckpt), **MODEL_ARGS)
     trainer = tiny_trainer(tmp_path, max_epochs=4, callbacks=[fm, mi, timer])
     trainer.fit(model, datamodule=dm)
+    assert len(passes) == 4  # one inference pass per epoch, shared by both callbacks
     assert [row["epoch"] for row in fm.history] == [0, 1, 2, 3]
     assert [row["epoch"] for row in mi.history] == [1, 3]
     assert {"forget/acc", "retain/acc", "test/acc", "test_forget/acc", "mia/efficacy"} <= set(trainer.callback_metrics)

@@ -10,8 +10,8 @@ from lightning_unlearn.data.augment import normalize, random_crop, random_flip
 from tests.conftest import synthetic_datamodule
 
 
-def _train_batches(dm, sets):
-    dm.train_sets = sets
+def _train_batches(dm, sets, batch_sizes=None):
+    dm.declare_training(sets, batch_sizes)
     loader = dm.train_dataloader()
     iter(loader)
     return list(loader)
@@ -77,6 +77,8 @@ def test_split_is_saved_and_a_different_recorded_split_is_refused(tmp_path):
     path = tmp_path / "split.json"
     dm = synthetic_datamodule(ForgetSpec(classes=[0]), split_file=str(path))
     dm.setup("fit")
+    assert not path.exists()  # written once data is served, after the model's own checks
+    dm.test_dataloader()
     assert ForgetSplit.load(path).sha256 == dm.split.sha256
     same = synthetic_datamodule(ForgetSpec(classes=[0]), split_file=str(path))
     same.setup("fit")  # same split: accepted
@@ -87,7 +89,9 @@ def test_split_is_saved_and_a_different_recorded_split_is_refused(tmp_path):
     # the same forget samples with another holdout (or validation) set: the unseen data would differ between stages
     by_index = tmp_path / "by_index.json"
     forget_by_index = [2, 3, 5]  # in neither the holdout nor the validation set drawn below
-    synthetic_datamodule(ForgetSpec(indices=forget_by_index), split_file=str(by_index)).setup("fit")
+    first = synthetic_datamodule(ForgetSpec(indices=forget_by_index), split_file=str(by_index))
+    first.setup("fit")
+    first.test_dataloader()
     for kwargs, part in (({"holdout_fraction": 0.25}, "holdout"), ({"validation_fraction": 0.25}, "validation")):
         shifted = synthetic_datamodule(ForgetSpec(indices=forget_by_index), split_file=str(by_index), **kwargs)
         with pytest.raises(ValueError, match=f"the {part} set computed now"):
@@ -173,14 +177,8 @@ def test_a_module_can_give_the_forget_set_its_own_batch_size():
 
     dm = synthetic_datamodule(ForgetSpec(classes=[0]), batch_size=16)
     dm.setup("fit")
-    dm.trainer = SimpleNamespace(  # the module a trainer would hold, declaring a smaller forget batch
-        lightning_module=SimpleNamespace(train_batch_sizes={"forget": 4}),
-        global_rank=0,
-        world_size=1,
-        global_step=0,
-        current_epoch=0,
-    )
-    steps = _train_batches(dm, {"forget": 1.0, "retain": 1.0})
+    dm.trainer = SimpleNamespace(global_rank=0, world_size=1, global_step=0, current_epoch=0, is_global_zero=True)
+    steps = _train_batches(dm, {"forget": 1.0, "retain": 1.0}, {"forget": 4})  # as a module declares it
     # retain: 72 samples in batches of 16 -> 5 steps; forget: 24 samples in batches of 4 -> 6 steps: 6 steps
     assert len(steps) == 6
     assert [len(b["forget"].targets) for b, _, _ in steps] == [4] * 6
@@ -188,3 +186,7 @@ def test_a_module_can_give_the_forget_set_its_own_batch_size():
     dm.trainer.world_size = 3
     with pytest.raises(ValueError, match="forget set's batch size 4 must be divisible by the number of ranks"):
         dm.train_dataloader()
+    with pytest.raises(ValueError, match=r"unknown training set\(s\) \['forgt'\]"):
+        dm.declare_training({"forgt": 1.0})
+    with pytest.raises(ValueError, match="the forget set's batch size must be positive, got 0"):
+        dm.declare_training({"forget": 1.0}, {"forget": 0})
