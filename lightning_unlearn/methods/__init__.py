@@ -9,6 +9,7 @@ from lightning_unlearn.methods.finetune import FineTune
 from lightning_unlearn.methods.gradient_ascent import GradientAscent
 from lightning_unlearn.methods.l1_sparse import L1Sparse
 from lightning_unlearn.methods.neggrad_plus import NegGradPlus
+from lightning_unlearn.methods.one_shot import OneShotUnlearningModule
 from lightning_unlearn.methods.random_labels import RandomLabels
 from lightning_unlearn.methods.retrain import Retrain
 from lightning_unlearn.methods.salun import SalUn
@@ -48,6 +49,7 @@ __all__ = [
     "L1Sparse",
     "LossTerms",
     "NegGradPlus",
+    "OneShotUnlearningModule",
     "RandomLabels",
     "Retrain",
     "SalUn",

@@ -48,8 +48,8 @@ class UnlearningModule(NetworkModule):
     * Lightning's own hooks, for what happens between steps: ``on_train_epoch_start`` (SCRUB's max/min
       phases, UNSIR's repair learning rate, ours), ``on_before_optimizer_step`` (SalUn's gradient mask),
       ``on_train_epoch_end`` / ``on_train_end`` (ours: epoch-level balancers, batch-norm recalibration).
-    * A method that takes no optimiser steps at all (SSD, a one-shot weight edit) sets
-      ``automatic_optimization = False`` and does its work in :meth:`prepare_unlearning`.
+    * A method that takes no optimiser step at all (SSD, a one-shot weight edit) subclasses
+      :class:`~lightning_unlearn.methods.one_shot.OneShotUnlearningModule` and implements its ``edit`` instead.
 
     Example:
         .. code-block:: python

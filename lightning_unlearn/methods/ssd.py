@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
-from lightning_unlearn.methods.base import UnlearningModule
+from lightning_unlearn.methods.one_shot import OneShotUnlearningModule
 from lightning_unlearn.models.modes import eval_mode
 
 
-class SSD(UnlearningModule):
+class SSD(OneShotUnlearningModule):
     """Selective Synaptic Dampening (Foster, Schoepf & Brintrup, AAAI 2024).
 
-    In :meth:`prepare_unlearning` (timed): the diagonal Fisher importance of every weight,
+    In :meth:`edit` (timed): the diagonal Fisher importance of every weight,
     ``[I]_i = mean over batches of (dL/dtheta_i)^2`` with ``L`` the batch-mean cross-entropy, on the whole
     training set (``I_D``; a seeded ``importance_share`` of it to save time) and on the forget set (``I_Df``).
     Weights far more important to the forget set, ``I_Df > alpha * I_D``, are dampened:
@@ -33,8 +32,6 @@ class SSD(UnlearningModule):
         **kwargs: Further settings of :class:`UnlearningModule`.
     """
 
-    uses_sets: ClassVar[tuple[str, ...]] = ("forget",)
-
     def __init__(
         self, selection_weight: float = 10.0, dampening: float = 1.0, importance_share: float = 1.0, **kwargs: Any
     ) -> None:
@@ -47,7 +44,6 @@ class SSD(UnlearningModule):
         self.dampening = dampening
         self.importance_share = importance_share
         self.dampened_fraction = 0.0
-        self.automatic_optimization = False  # no optimiser step is ever taken
 
     def importances(self, name: str, share: float = 1.0) -> dict[str, Tensor]:
         """Mean squared gradient of each weight over the batches of a training set (eval mode)."""
@@ -65,7 +61,7 @@ class SSD(UnlearningModule):
         self.net.zero_grad(set_to_none=True)
         return {k: v / max(1, batches) for k, v in total.items()}
 
-    def prepare_unlearning(self) -> None:
+    def edit(self) -> None:
         """Compute both importances and dampen the weights specialised on the forget set."""
         full = self.importances("all", self.importance_share)
         forget = self.importances("forget")
@@ -78,10 +74,3 @@ class SSD(UnlearningModule):
                 changed += int(selected.sum())
                 count += p.numel()
         self.dampened_fraction = changed / max(1, count)
-
-    def training_step(self, batch: Any, batch_idx: int) -> None:  # type: ignore[override]
-        """No gradient steps: SSD is a one-shot edit done in :meth:`prepare_unlearning`."""
-
-    def loss(self, forget: Batch | None, retain: Batch | None) -> Any:
-        """Not used: SSD takes no gradient step."""
-        raise RuntimeError("SSD takes no gradient steps")

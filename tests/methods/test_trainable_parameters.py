@@ -79,6 +79,26 @@ def test_ssd_takes_no_gradient_step_and_only_shrinks_selected_weights(original_c
         assert ((p == before[name]) | (p.sign() == before[name].sign())).all(), name
 
 
+def test_a_users_one_shot_method_needs_only_its_edit_which_runs_once_and_is_kept(original_ckpt, tmp_path):
+    from lightning_unlearn.methods import OneShotUnlearningModule
+
+    class ZeroLastLayerBias(OneShotUnlearningModule):
+        edits = 0
+
+        def edit(self):
+            type(self).edits += 1
+            with torch.no_grad():
+                list(self.net.parameters())[-1].zero_()
+
+    model, trainer, before, _ = _fit(ZeroLastLayerBias, original_ckpt, tmp_path)
+    assert ZeroLastLayerBias.edits == 1 and trainer.global_step == 0
+    *body, last = list(model.net.named_parameters())
+    assert float(before[last[0]].abs().sum()) > 0 and float(last[1].abs().sum()) == 0
+    assert all(torch.equal(p, before[name]) for name, p in body)
+    with pytest.raises(RuntimeError, match="one-shot edit and takes no gradient steps"):
+        model.loss(None, None)
+
+
 def test_unsir_labels_each_noise_image_with_its_own_class(original_ckpt, tmp_path):
     from lightning_unlearn.data import ForgetSpec
 
