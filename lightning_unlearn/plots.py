@@ -17,8 +17,10 @@ from matplotlib.figure import Figure
 from lightning_unlearn.io import atomic_path
 from lightning_unlearn.metrics.mia import confidence
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.registry import log_name
 
-CURVE_KEYS = ("forget/acc", "retain/acc", "test/acc", "mia/efficacy")
+#: Per-epoch curves: forget-set accuracy (100 - UA) and the logged RA, TA and MIA.
+CURVE_KEYS = ("forget/acc", log_name("RA"), log_name("TA"), log_name("MIA"))
 
 
 def save_figure(fig: Figure, path: Path) -> None:

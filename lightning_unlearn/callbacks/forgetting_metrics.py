@@ -9,6 +9,7 @@ import torch
 from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback
 from lightning_unlearn.metrics.divergence import mean_js_divergence
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.registry import log_name
 from lightning_unlearn.metrics.summary import accuracy_metrics, aligned
 
 
@@ -60,5 +61,5 @@ class ForgettingMetrics(SetOutputsCallback):
             for name in ("forget", "test"):
                 if name in outputs and name in self._reference:
                     p, q = aligned(outputs[name], self._reference[name])
-                    values[f"{name}/js_retrain"] = mean_js_divergence(p, q)
+                    values[log_name(f"JS_{name}")] = mean_js_divergence(p, q)
         return values

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lightning_unlearn.callbacks.set_outputs import SetOutputsCallback
 from lightning_unlearn.metrics.mia import MIAFeature, loss_mia_accuracy, mia_efficacy
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.registry import MIA_FEATURE_METRICS, log_name
 from lightning_unlearn.metrics.summary import losses_of
 
 
@@ -15,7 +16,9 @@ class MembershipInference(SetOutputsCallback):
     MIA-efficacy with three features; ``mia/loss_acc`` is the loss-based attack's accuracy (50 is ideal), in
     ``validate`` and ``test`` runs only (its ten cross-validated fits cost too much for a per-epoch monitor).
 
-    See :mod:`lightning_unlearn.metrics.mia` for the definitions and directions. During ``fit`` the attacks
+    Names as declared in :mod:`lightning_unlearn.metrics.registry` (the report calls them ``MIA``,
+    ``MIA_entropy``, ``MIA_m_entropy``, ``MIA_loss``); see :mod:`lightning_unlearn.metrics.mia` for the
+    definitions. During ``fit`` the attacks
     run on the monitor subsample (``monitor_size`` per set): the SVM's cost grows with the square of the
     member and non-member counts, and a subsample of 1,000 keeps it to a fraction of a second.
 
@@ -42,16 +45,17 @@ class MembershipInference(SetOutputsCallback):
     def compute_values(self, outputs: dict[str, SampleOutputs], stage: str) -> dict[str, float]:
         """The attacks on the forget set."""
         f, r, t = outputs["forget"], outputs["retain"], outputs["test"]
-        names = {"confidence": "mia/efficacy", "entropy": "mia/entropy", "m_entropy": "mia/m_entropy"}
         values = {
-            names[kind]: mia_efficacy((f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), kind, self.seed)
+            log_name(MIA_FEATURE_METRICS[kind]): mia_efficacy(
+                (f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), kind, self.seed
+            )
             for kind in (self.fit_features if stage == "fit" else self.features)
         }
         if stage != "fit":  # ten cross-validated fits: too slow for a per-epoch monitor
             try:
-                values["mia/loss_acc"] = loss_mia_accuracy(
+                values[log_name("MIA_loss")] = loss_mia_accuracy(
                     (f.probs, f.targets), (t.probs, t.targets), self.seed, losses=losses_of(f, t)
                 )
             except ValueError:
-                values["mia/loss_acc"] = float("nan")
+                values[log_name("MIA_loss")] = float("nan")
         return values

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-#: The metrics averaged by Avg.Gap (SalUn, Fan et al., ICLR 2024).
-GAP_METRICS: tuple[str, ...] = ("UA", "RA", "TA", "MIA")
-#: The same with the validation set in place of the test set: what a recipe is chosen by (never the test set).
-SELECTION_GAP_METRICS: tuple[str, ...] = ("UA", "RA", "TA_val", "MIA_val")
+from lightning_unlearn.metrics.registry import GAP_METRICS, SELECTION_GAP_METRICS
+
+__all__ = ["GAP_METRICS", "SELECTION_GAP_METRICS", "avg_gap", "run_time_ratio"]
 
 
 def avg_gap(row: Mapping[str, float], retrain: Mapping[str, float], keys: Sequence[str] = GAP_METRICS) -> float:

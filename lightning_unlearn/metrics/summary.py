@@ -18,6 +18,7 @@ from lightning_unlearn.metrics.divergence import (
 )
 from lightning_unlearn.metrics.mia import loss_mia_accuracy, mia_efficacy
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.registry import MIA_FEATURE_METRICS
 
 
 def aligned(a: SampleOutputs, b: SampleOutputs) -> tuple[Tensor, Tensor]:
@@ -52,11 +53,8 @@ def mia_metrics(outputs: Mapping[str, SampleOutputs], seed: int = 0) -> dict[str
     """MIA-efficacy with the three features (forget vs a retain sample vs test) and the loss-based MIA."""
     f, r, t = outputs["forget"], outputs["retain"], outputs["test"]
     values = {
-        "MIA": mia_efficacy((f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), "confidence", seed),
-        "MIA_entropy": mia_efficacy((f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), "entropy", seed),
-        "MIA_m_entropy": mia_efficacy(
-            (f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), "m_entropy", seed
-        ),
+        name: mia_efficacy((f.probs, f.targets), (r.probs, r.targets), (t.probs, t.targets), feature, seed)
+        for feature, name in MIA_FEATURE_METRICS.items()
     }
     try:
         values["MIA_loss"] = loss_mia_accuracy((f.probs, f.targets), (t.probs, t.targets), seed, losses=losses_of(f, t))
