@@ -332,7 +332,7 @@ def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
         prepare_workspace,
         regime,
         run_method,
-        scenario_rows,
+        scenario_row,
         score_original,
     )
 
@@ -357,9 +357,9 @@ def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
             f"{name} retrain", functools.partial(prepare_scenario, ws, name, spec, plan.retrain, progress)
         )
         scenarios[name] = scenario
-        rows += scenario_rows(scenario, scenario.retrain, 0)
+        rows.append(scenario_row(scenario, scenario.retrain, 0))
         scored = stages.run(f"{name} original scored", functools.partial(score_original, ws, scenario, progress))
-        rows += scenario_rows(scenario, scored, 0)
+        rows.append(scenario_row(scenario, scored, 0))
 
     durations: dict[str, list[float]] = {}
     skipped: list[dict[str, Any]] = []
@@ -391,7 +391,7 @@ def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
             durations.setdefault(method, []).append(seconds)
             stages.add(f"{scenario_name} {method}", seconds)
         progress.ran(f"{scenario_name} {method}", result, cached)
-        rows += scenario_rows(scenarios[scenario_name], result, plan.seed)
+        rows.append(scenario_row(scenarios[scenario_name], result, plan.seed))
 
     meta = {
         "name": plan.name,

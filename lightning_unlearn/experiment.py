@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from lightning_unlearn.callbacks import (
 from lightning_unlearn.callbacks.set_outputs import predict_probs
 from lightning_unlearn.cli import UnlearnCLI, cli_main
 from lightning_unlearn.console import log
+from lightning_unlearn.data.forget import SELECTORS
 from lightning_unlearn.io import atomic_path, atomic_write_json
 from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.outputs import SampleOutputs
@@ -53,6 +54,47 @@ class StageResult:
     history: list[dict[str, float]] = field(default_factory=list)
     classes: tuple[str, ...] = ()
     mia: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """What a stage sets on top of its config files, typed; :meth:`cli_args` is the one place that renders it.
+
+    Attributes:
+        seed: ``seed_everything`` of the run (initialisation, augmentation).
+        order_seed: Seed of the training batches' order (the data module's ``order_seed``).
+        forget: A forget specification (``ForgetSpec`` fields) that replaces the data config's entirely.
+        original_ckpt: The original model an unlearning method starts from.
+        reference_outputs: The retrained model's saved outputs, for the gap and the divergences.
+        split_file: The split file every stage of an experiment shares.
+    """
+
+    seed: int | None = None
+    order_seed: int | None = None
+    forget: Mapping[str, Any] | None = None
+    original_ckpt: str | Path | None = None
+    reference_outputs: str | Path | None = None
+    split_file: str | Path | None = None
+
+    def cli_args(self) -> list[str]:
+        """The ``lightning-unlearn`` arguments that set these options (unset ones are left to the configs)."""
+        args = []
+        if self.split_file is not None:
+            args.append(f"--data.split_file={self.split_file}")
+        if self.forget is not None:
+            # jsonargparse merges a class's init arguments given twice: null the selectors the spec does not set
+            spec = {**dict.fromkeys(SELECTORS), "seed": 0, **self.forget}
+            args.append(f"--data.forget={json.dumps(spec)}")
+        if self.seed is not None:
+            args.append(f"--seed_everything={self.seed}")
+        if self.order_seed is not None:
+            args.append(f"--data.order_seed={self.order_seed}")
+        if self.original_ckpt is not None:
+            args.append(f"--model.init_args.original_ckpt={self.original_ckpt}")
+        if self.reference_outputs is not None:
+            args.append(f"--forgetting_metrics.reference_outputs={self.reference_outputs}")
+            args.append(f"--receipt.reference_outputs={self.reference_outputs}")
+        return args
 
 
 def _callback(cli: UnlearnCLI, kind: type) -> Any:
@@ -96,8 +138,14 @@ def _stage_checkpoint(cli: UnlearnCLI, receipt: UnlearningReceipt, folder: Path)
     return ckpt
 
 
-def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str] = ()) -> StageResult:
-    """Fit one model through the CLI, keep its checkpoint, test it on the full sets.
+def run_stage(stage: str, configs: Sequence[str], out: Path, options: StageOptions | None = None) -> StageResult:
+    """Fit one model through the CLI (the ``lightning-unlearn fit`` users run), keep its checkpoint, test it.
+
+    Args:
+        stage: The stage's name: its folder under ``out`` and its logger's name.
+        configs: Config files, later ones overriding earlier ones (data, trainer, model).
+        out: The experiment's folder; every stage shares its ``split.json``.
+        options: Seeds, forget specification, original checkpoint and retrain outputs set on top of the configs.
 
     Unlearning methods (retraining included) leave ``unlearned.ckpt`` and ``receipt.json``; the original model
     is saved as ``model.ckpt``, atomically.
@@ -106,12 +154,11 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
     for config in configs:
         args += ["--config", config]
     args += [
-        f"--data.split_file={out / 'split.json'}",
         _logger_arg(out, stage),
         f"--trainer.default_root_dir={out / stage}",
         "--trainer.enable_checkpointing=false",  # model.ckpt is saved once, atomically, after fit
         "--trainer.callbacks=[]",
-        *extra,
+        *replace(options or StageOptions(), split_file=out / "split.json").cli_args(),
     ]
     folder = out / stage
     if folder.is_dir() and any(folder.iterdir()):
@@ -157,7 +204,7 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, extra: Sequence[str
 
 
 def evaluate_stage(
-    stage: str, configs: Sequence[str], ckpt: str | Path, out: Path, extra: Sequence[str] = ()
+    stage: str, configs: Sequence[str], ckpt: str | Path, out: Path, options: StageOptions | None = None
 ) -> StageResult:
     """Score a saved model on the full evaluation sets through the CLI's ``test``, without training it.
 
@@ -168,12 +215,11 @@ def evaluate_stage(
     for config in configs:
         args += ["--config", config]
     args += [
-        f"--data.split_file={out / 'split.json'}",
         _logger_arg(out, stage),
         f"--trainer.default_root_dir={out / stage}",
         "--trainer.callbacks=[]",
         f"--ckpt_path={ckpt}",
-        *extra,
+        *replace(options or StageOptions(), split_file=out / "split.json").cli_args(),
     ]
     cli = cli_main(args)
     outputs = _callback(cli, ForgettingMetrics).outputs
@@ -267,14 +313,14 @@ def run_stages(
     results = []
     for i, (name, config, is_method) in enumerate(stages, 1):
         log.info(f"[{i}/{len(stages)}] {name}: fit + test ({config})")
-        extra = [f"--seed_everything={seed}"]
+        options = StageOptions(seed=seed)
         if is_method:
-            extra += [
-                f"--model.init_args.original_ckpt={out / 'original' / 'model.ckpt'}",
-                f"--forgetting_metrics.reference_outputs={out / 'retrain' / 'outputs.pt'}",
-                f"--receipt.reference_outputs={out / 'retrain' / 'outputs.pt'}",
-            ]
-        result = run_stage(name, [*common, config], out, extra)
+            options = replace(
+                options,
+                original_ckpt=out / "original" / "model.ckpt",
+                reference_outputs=out / "retrain" / "outputs.pt",
+            )
+        result = run_stage(name, [*common, config], out, options)
         log.info(f"      {name}: {result.seconds:.1f} s")
         results.append(result)
     return results

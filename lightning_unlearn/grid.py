@@ -29,8 +29,7 @@ import torch
 from lightning_unlearn.callbacks.forgetting_metrics import load_outputs
 from lightning_unlearn.callbacks.progress import remaining_seconds
 from lightning_unlearn.console import log
-from lightning_unlearn.data.forget import SELECTORS
-from lightning_unlearn.experiment import StageResult, build_rows, evaluate_stage, run_stage
+from lightning_unlearn.experiment import StageOptions, StageResult, build_rows, evaluate_stage, run_stage
 from lightning_unlearn.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from lightning_unlearn.metrics.lira import LiRAResult, lira_attack
 from lightning_unlearn.report import format_value
@@ -137,15 +136,6 @@ def code_of(config: str) -> str:
     return digest.hexdigest()
 
 
-def forget_override(spec: dict[str, Any]) -> str:
-    """A ``--data.forget=...`` argument that replaces the data config's forget specification entirely.
-
-    jsonargparse merges a class's init arguments given twice, so the other selectors are set to ``null``.
-    """
-    full: dict[str, Any] = {name: None for name in SELECTORS}
-    return f"--data.forget={json.dumps({**full, 'seed': 0, **spec})}"
-
-
 def _cached(folder: Path) -> StageResult | None:
     meta = folder / "result.json"
     if not meta.is_file():
@@ -240,11 +230,6 @@ class Scenario:
     references: list[StageResult] = field(default_factory=list)
 
     @property
-    def forget_arg(self) -> str:
-        """The argument that sets this scenario's forget specification."""
-        return forget_override(self.spec)
-
-    @property
     def reference(self) -> Path:
         """The retrained model's saved outputs."""
         return self.folder / f"retrain-{self.retrain_key[:12]}" / "outputs.pt"
@@ -264,7 +249,7 @@ def prepare_workspace(
     key = content_key("original", *base, original, code_of(original), first_spec)
     folder = f"original-{key[:12]}"
     result, cached = _cached_or_run(
-        cache / folder, lambda: run_stage(folder, [*base, original], cache, [forget_override(first_spec)])
+        cache / folder, lambda: run_stage(folder, [*base, original], cache, StageOptions(forget=first_spec))
     )
     progress.ran("original", result, cached)
     return Workspace(cache, base, original, key, result)
@@ -275,8 +260,8 @@ def prepare_scenario(ws: Workspace, name: str, spec: dict[str, Any], retrain: st
     folder = ws.cache / f"{name}-{content_key(*ws.base, spec)[:12]}"  # one split file per scenario
     key = content_key("retrain", *ws.base, retrain, code_of(retrain), spec)
     stage = f"retrain-{key[:12]}"
-    extra = [forget_override(spec), "--seed_everything=0"]
-    result, cached = _cached_or_run(folder / stage, lambda: run_stage(stage, [*ws.base, retrain], folder, extra))
+    options = StageOptions(forget=spec, seed=0)
+    result, cached = _cached_or_run(folder / stage, lambda: run_stage(stage, [*ws.base, retrain], folder, options))
     progress.ran(f"{name} retrain", result, cached)
     result.name = "retrain"
     return Scenario(name, spec, folder, key, result)
@@ -291,8 +276,8 @@ def prepare_references(ws: Workspace, scenario: Scenario, retrain: str, count: i
     for seed in range(1, count + 1):
         key = content_key("reference", *ws.base, retrain, code_of(retrain), scenario.spec, seed)
         stage = f"reference{seed}-{key[:12]}"
-        extra = [scenario.forget_arg, f"--seed_everything={seed}", f"--data.order_seed={seed}"]
-        compute = functools.partial(run_stage, stage, [*ws.base, retrain], scenario.folder, extra)
+        options = StageOptions(forget=scenario.spec, seed=seed, order_seed=seed)
+        compute = functools.partial(run_stage, stage, [*ws.base, retrain], scenario.folder, options)
         result, cached = _cached_or_run(scenario.folder / stage, compute)
         progress.ran(f"{scenario.name} reference model {seed}/{count}", result, cached)
         scenario.references.append(result)
@@ -301,10 +286,10 @@ def prepare_references(ws: Workspace, scenario: Scenario, retrain: str, count: i
 def score_original(ws: Workspace, scenario: Scenario, progress: Progress) -> StageResult:
     """The original model scored on the scenario's sets (doing nothing), cached like a run."""
     stage = f"original-{content_key(ws.original_key, scenario.retrain_key)[:12]}"
-    extra = [scenario.forget_arg]
+    options = StageOptions(forget=scenario.spec)
     result, cached = _cached_or_run(
         scenario.folder / stage,
-        lambda: evaluate_stage(stage, [*ws.base, ws.original_config], ws.original_ckpt, scenario.folder, extra),
+        lambda: evaluate_stage(stage, [*ws.base, ws.original_config], ws.original_ckpt, scenario.folder, options),
     )
     progress.step(f"{scenario.name} original (doing nothing)", "cached" if cached else "scored")
     result.name = "original"
@@ -318,24 +303,23 @@ def run_method(ws: Workspace, scenario: Scenario, config: str, seed: int) -> tup
         method, *ws.base, config, code_of(config), scenario.spec, seed, ws.original_key, scenario.retrain_key
     )
     stage = f"{method}-seed{seed}-{key[:12]}"
-    extra = [
-        scenario.forget_arg,
-        f"--seed_everything={seed}",
-        f"--data.order_seed={seed}",  # the split stays the scenario's; the batch order is the run's
-        f"--model.init_args.original_ckpt={ws.original_ckpt}",
-        f"--forgetting_metrics.reference_outputs={scenario.reference}",
-        f"--receipt.reference_outputs={scenario.reference}",
-    ]
+    options = StageOptions(
+        forget=scenario.spec,
+        seed=seed,
+        order_seed=seed,  # the split stays the scenario's; the batch order is the run's
+        original_ckpt=ws.original_ckpt,
+        reference_outputs=scenario.reference,
+    )
     result, cached = _cached_or_run(
-        scenario.folder / stage, lambda: run_stage(stage, [*ws.base, config], scenario.folder, extra)
+        scenario.folder / stage, lambda: run_stage(stage, [*ws.base, config], scenario.folder, options)
     )
     result.name = method
     return result, cached
 
 
-def scenario_rows(
+def scenario_row(
     scenario: Scenario, result: StageResult, seed: int, lira: dict[str, LiRAResult] | None = None
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """The report row of ``result`` (a method's or the original's), scored against the scenario's retrained model.
 
     With reference models, the row also carries ``LiRA_AUC`` and ``LiRA_TPR@1%FPR``, and ``lira`` (when given)
@@ -350,7 +334,7 @@ def scenario_rows(
         row["LiRA_TPR@1%FPR"] = attack.tpr_at_1_fpr
         if lira is not None:
             lira[f"{scenario.name}/{result.name}/seed{seed}"] = attack
-    return [row]
+    return row
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -502,7 +486,7 @@ def run_methods(
                 failures.append({"scenario": scenario.name, "method": method, "seed": seed, "error": str(err)})
                 continue
             progress.ran(label, result, cached)
-            rows += scenario_rows(scenario, result, seed, lira)
+            rows.append(scenario_row(scenario, result, seed, lira))
     return rows
 
 
@@ -555,8 +539,8 @@ def run_grid(
     for scenario_name, spec in scenarios.items():
         scenario = prepare_scenario(ws, scenario_name, spec, retrain, progress)
         prepare_references(ws, scenario, retrain, reference_models, progress)
-        rows += scenario_rows(scenario, scenario.retrain, 0, lira)
-        rows += scenario_rows(scenario, score_original(ws, scenario, progress), 0, lira)
+        rows.append(scenario_row(scenario, scenario.retrain, 0, lira))
+        rows.append(scenario_row(scenario, score_original(ws, scenario, progress), 0, lira))
         rows += run_methods(ws, scenario, configs[scenario_name], seeds, progress, failures, lira)
     meta: dict[str, Any] = {"name": name, "date": time.strftime("%Y-%m-%d"), "machine": machine_description()}
     meta |= {"seeds": seeds, "scenarios": scenarios, "original_seconds": ws.original.seconds}

@@ -32,7 +32,7 @@ from lightning_unlearn.grid import (
     prepare_scenario,
     prepare_workspace,
     run_method,
-    scenario_rows,
+    scenario_row,
 )
 from lightning_unlearn.io import atomic_write_json, atomic_write_text
 from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS
@@ -114,7 +114,7 @@ def tune_method(
             progress.step(label, f"FAILED: {err}")
             rows.append({"method": method, "overrides": overrides, "config": str(config), "error": str(err)})
             continue
-        (row,) = scenario_rows(scenario, result, seed)
+        row = scenario_row(scenario, result, seed)
         row = {k: row[k] for k in TUNING_KEYS if k in row} | {"method": method, "scenario": scenario.name}
         row |= {"overrides": overrides, "config": str(config), "score": float(row["avg_gap_val"])}
         progress.step(

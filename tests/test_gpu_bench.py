@@ -126,11 +126,12 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = ""):
             raise FloatingPointError("non-finite loss")
         return result(method, seconds[method]), False
 
-    def rows(scenario, res, seed):
-        return [
-            {"scenario": scenario.name, "method": res.name, "seed": seed, "UA": 1.0, "RA": 2.0, "TA": 3.0}
-            | {"MIA": 4.0, "avg_gap": 1.0, "seconds": res.seconds}
-        ]
+    def row(scenario, res, seed):
+        return {"scenario": scenario.name, "method": res.name, "seed": seed, "UA": 1.0, "RA": 2.0, "TA": 3.0} | {
+            "MIA": 4.0,
+            "avg_gap": 1.0,
+            "seconds": res.seconds,
+        }
 
     ws = SimpleNamespace(original=SimpleNamespace(seconds=30.0))
     monkeypatch.setattr(grid, "prepare_workspace", lambda *a: (result("original", 30.0), ws)[1])
@@ -141,7 +142,7 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = ""):
     )
     monkeypatch.setattr(grid, "score_original", lambda ws, sc, progress: result("original", 1.0))
     monkeypatch.setattr(grid, "run_method", run_method)
-    monkeypatch.setattr(grid, "scenario_rows", rows)
+    monkeypatch.setattr(grid, "scenario_row", row)
     monkeypatch.setattr(grid, "machine_description", lambda: "test machine")
     monkeypatch.setattr(
         bench, "data_source", lambda config: SimpleNamespace(load=lambda: SimpleNamespace(train=[0], test=[0]))

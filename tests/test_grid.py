@@ -279,3 +279,26 @@ def test_reference_models_give_every_row_the_lira_attack_computed_from_the_runs_
     assert more["rows"][2]["LiRA_AUC"] != result["rows"][2]["LiRA_AUC"]
     with pytest.raises(ValueError, match="reference_models"):
         grid(-1)
+
+
+def test_stage_options_set_each_option_once_and_leave_unset_ones_to_the_configs():
+    from lightning_unlearn.experiment import StageOptions
+
+    assert StageOptions().cli_args() == []
+    args = StageOptions(
+        seed=3, order_seed=4, forget={"fraction": 0.1}, original_ckpt="o.ckpt", reference_outputs="r.pt"
+    ).cli_args()
+    forget = json.loads(next(a for a in args if a.startswith("--data.forget=")).partition("=")[2])
+    # the other selectors are nulled: jsonargparse would otherwise merge them with the data config's
+    assert forget == {
+        **dict.fromkeys(("classes", "subclasses", "count", "indices", "indices_file")),
+        "fraction": 0.1,
+        "seed": 0,
+    }
+    assert sorted(a for a in args if not a.startswith("--data.forget=")) == [
+        "--data.order_seed=4",
+        "--forgetting_metrics.reference_outputs=r.pt",
+        "--model.init_args.original_ckpt=o.ckpt",
+        "--receipt.reference_outputs=r.pt",
+        "--seed_everything=3",
+    ]
