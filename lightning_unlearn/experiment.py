@@ -139,16 +139,11 @@ def _stage_checkpoint(cli: UnlearnCLI, receipt: UnlearningReceipt, folder: Path)
 
 
 def run_stage(stage: str, configs: Sequence[str], out: Path, options: StageOptions | None = None) -> StageResult:
-    """Fit one model through the CLI (the ``lightning-unlearn fit`` users run), keep its checkpoint, test it.
+    """Fit one model through the CLI users run (``fit``), keep its checkpoint, test it on the full sets.
 
-    Args:
-        stage: The stage's name: its folder under ``out`` and its logger's name.
-        configs: Config files, later ones overriding earlier ones (data, trainer, model).
-        out: The experiment's folder; every stage shares its ``split.json``.
-        options: Seeds, forget specification, original checkpoint and retrain outputs set on top of the configs.
-
-    Unlearning methods (retraining included) leave ``unlearned.ckpt`` and ``receipt.json``; the original model
-    is saved as ``model.ckpt``, atomically.
+    ``stage`` names its folder under ``out`` (whose ``split.json`` every stage shares); ``configs`` apply in
+    order; ``options`` go on top. Methods leave ``unlearned.ckpt`` and ``receipt.json``, the original
+    ``model.ckpt``.
     """
     args = ["fit"]
     for config in configs:
@@ -219,6 +214,7 @@ def evaluate_stage(
         f"--trainer.default_root_dir={out / stage}",
         "--trainer.callbacks=[]",
         f"--ckpt_path={ckpt}",
+        "--verbose=false",  # the report prints the metrics; Lightning's table would repeat them mid-grid
         *replace(options or StageOptions(), split_file=out / "split.json").cli_args(),
     ]
     cli = cli_main(args)

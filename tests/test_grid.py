@@ -37,7 +37,7 @@ def _grid(tmp_path, scenarios):
     )
 
 
-def test_grid_runs_every_cell_then_reuses_them(tmp_path, caplog):
+def test_grid_runs_every_cell_then_reuses_them_and_scores_the_original_like_a_method(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="lightning_unlearn")
     scenarios = {"class_0": {"classes": [0]}}
     first = _grid(tmp_path, scenarios)
@@ -72,6 +72,19 @@ def test_grid_runs_every_cell_then_reuses_them(tmp_path, caplog):
     assert len(results["summary"]) == 8 and (tmp_path / "tiny" / "gap_vs_time.png").stat().st_size > 1000
     markdown = (tmp_path / "tiny" / "results.md").read_text()
     assert "## random" in markdown and "| eval_overhead |" in markdown
+    # the original is scored against each scenario's retrained model like any method
+    originals = {r["scenario"]: r for r in again["rows"] if r["method"] == "original"}
+    assert set(originals) == {"class_0", "random"}
+    # the original trained on every sample: it still classifies the forgotten class, unlike its retrained model
+    assert originals["class_0"]["UA"] < 50 and originals["class_0"]["seconds"] == 0.0
+    assert originals["class_0"]["forget_sha256"] != originals["random"]["forget_sha256"]  # each scenario's sets
+    regime = again["meta"]["regime"]
+    assert regime["original_avg_gap_class_0"] == originals["class_0"]["avg_gap"] > 10
+    assert regime["original_UA_random"] == originals["random"]["UA"]
+    assert regime["original_RA"] == originals["class_0"]["RA"]
+    retrain = next(r for r in again["rows"] if r["method"] == "retrain" and r["scenario"] == "random")
+    assert regime["retrain_test_error_random"] == pytest.approx(100 - retrain["TA"])
+    assert "original_avg_gap_class_0" in markdown
 
 
 def test_aggregate_is_mean_and_sample_std_over_seeds():
@@ -121,31 +134,6 @@ def test_sub_class_scenario_replaces_the_data_config_forget_spec(tmp_path):
     }  # one split, shared by retrain and the method; the data config's class 0 is gone
     assert {r["method"] for r in result["rows"]} == {"finetune", "retrain", "original"}
     assert all("TA_forgotten" in r for r in result["rows"])
-
-
-def test_the_original_is_scored_against_each_retrained_model_like_any_method(tmp_path):
-    result = run_grid(
-        name="regime",
-        data=f"{FIXTURES}/data.yaml",
-        original=f"{FIXTURES}/original.yaml",
-        retrain=f"{FIXTURES}/retrain.yaml",
-        scenarios={"class_0": {"classes": [0]}, "random": {"fraction": 0.2, "seed": 0}},
-        methods=["finetune"],
-        methods_dir=f"{FIXTURES}/methods",
-        out_dir=str(tmp_path),
-    )
-    originals = {r["scenario"]: r for r in result["rows"] if r["method"] == "original"}
-    assert set(originals) == {"class_0", "random"}
-    # the original trained on every sample: it still classifies the forgotten class, unlike its retrained model
-    assert originals["class_0"]["UA"] < 50 and originals["class_0"]["seconds"] == 0.0
-    assert originals["class_0"]["forget_sha256"] != originals["random"]["forget_sha256"]  # each scenario's sets
-    regime = result["meta"]["regime"]
-    assert regime["original_avg_gap_class_0"] == originals["class_0"]["avg_gap"] > 10
-    assert regime["original_UA_random"] == originals["random"]["UA"]
-    assert regime["original_RA"] == originals["class_0"]["RA"]
-    retrain = next(r for r in result["rows"] if r["method"] == "retrain" and r["scenario"] == "random")
-    assert regime["retrain_test_error_random"] == pytest.approx(100 - retrain["TA"])
-    assert "original_avg_gap_class_0" in (tmp_path / "regime" / "results.md").read_text()
 
 
 def test_a_change_to_shared_code_recomputes_every_run_that_executes_it(tmp_path, monkeypatch, caplog):

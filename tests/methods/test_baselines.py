@@ -9,7 +9,7 @@ import pytest
 
 from lightning_unlearn.callbacks import ForgettingMetrics
 from lightning_unlearn.cli import cli_main
-from lightning_unlearn.experiment import run_stage
+from lightning_unlearn.experiment import StageOptions, run_stage
 from lightning_unlearn.metrics import accuracy
 from tests.paths import DEMO, METHOD_CONFIGS, ROOT
 
@@ -51,9 +51,7 @@ def train_digits_original(out: Path, seed: int = 0) -> tuple[Path, float]:
 
     Also used by ``benchmarks/digits_recipes.py`` (other seeds).
     """
-    result = run_stage(
-        "original", [str(DEMO / "data.yaml"), str(DEMO / "original.yaml")], out, [f"--seed_everything={seed}"]
-    )
+    result = run_stage("original", [str(DEMO / "data.yaml"), str(DEMO / "original.yaml")], out, StageOptions(seed=seed))
     forget = result.outputs["forget"]
     return out / "original" / "model.ckpt", accuracy(forget.probs, forget.targets)
 
