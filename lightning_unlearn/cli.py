@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from pathlib import Path
+from typing import Any
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
@@ -28,7 +29,22 @@ class UnlearnCLI(LightningCLI):
     ``model.class_path`` may name a user's own subclass (``subclass_mode_model=True``). The data module's
     ``num_classes`` and ``in_channels`` are linked into the model, and the forgetting-metrics and run-timer
     callbacks are always attached, and so is a progress line for long fits without a progress bar.
+
+    Args:
+        *args: Arguments of ``LightningCLI``.
+        only_subcommand: Build the parser of this subcommand only (a programmatic call that names it): the
+            parsers of the other three cost about half a second a run, which a grid pays per stage.
+        **kwargs: Keyword arguments of ``LightningCLI``.
     """
+
+    def __init__(self, *args: Any, only_subcommand: str | None = None, **kwargs: Any) -> None:
+        self.only_subcommand = only_subcommand  # read by subcommands() while the parent builds the parser
+        super().__init__(*args, **kwargs)
+
+    def subcommands(self) -> dict[str, set[str]]:  # type: ignore[override]
+        """Lightning's subcommands, or only :attr:`only_subcommand` when one is set."""
+        every = LightningCLI.subcommands()
+        return {self.only_subcommand: every[self.only_subcommand]} if self.only_subcommand else every
 
     def add_arguments_to_parser(self, parser) -> None:  # type: ignore[no-untyped-def]
         """Link data properties into the model and add the library's callbacks."""
@@ -96,6 +112,7 @@ def cli_main(args: ArgsType = None, run: bool = True) -> UnlearnCLI:
 
 
 def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
+    named = args[0] if isinstance(args, list) and args else None
     return UnlearnCLI(
         NetworkModule,
         UnlearningDataModule,
@@ -105,4 +122,5 @@ def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
         seed_everything_default=0,
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
+        only_subcommand=named if named in LightningCLI.subcommands() else None,
     )
