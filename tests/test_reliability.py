@@ -285,7 +285,7 @@ def _last_step(path: Path) -> int:
 
 
 def test_sigkill_mid_epoch_then_resume_from_last_matches_an_uninterrupted_run(tmp_path, original_ckpt):
-    def config(folder: Path) -> Path:
+    def config(folder: Path, slow: bool = False, name: str = "config.yaml") -> Path:
         cfg = yaml.safe_load(_unlearn_config(folder, original_ckpt).read_text())
         cfg["data"]["batch_size"] = 8
         # random crops and flips drawn from the global RNG: a resumed run that lost the RNG state draws others
@@ -296,9 +296,11 @@ def test_sigkill_mid_epoch_then_resume_from_last_matches_an_uninterrupted_run(tm
                 "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
                 "init_args": {"dirpath": str(folder / "ckpt"), "every_n_train_steps": 1, "save_last": True},
             },
-            {"class_path": "tests.helpers.SlowSteps", "init_args": {"seconds": 0.25}},
         ]
-        path = folder / "config.yaml"
+        if slow:  # only the run to be killed: slow steps let the poll below catch it mid-epoch (sleeping draws nothing)
+            slow_steps = {"class_path": "tests.helpers.SlowSteps", "init_args": {"seconds": 0.25}}
+            cfg["trainer"]["callbacks"].append(slow_steps)
+        path = folder / name
         path.write_text(yaml.safe_dump(cfg))
         return path
 
@@ -307,9 +309,10 @@ def test_sigkill_mid_epoch_then_resume_from_last_matches_an_uninterrupted_run(tm
     total_steps = whole.trainer.global_step
     assert steps_per_epoch == 5 and total_steps == 3 * steps_per_epoch
     cut = tmp_path / "cut"
-    cmd = [sys.executable, "-m", "lightning_unlearn", "fit", "--config", str(config(cut))]
+    cmd = [sys.executable, "-m", "lightning_unlearn", "fit", "--config"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    slow = str(config(cut, slow=True, name="slow.yaml"))
+    proc = subprocess.Popen([*cmd, slow], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while _last_step(cut / "ckpt" / "last.ckpt") < steps_per_epoch + 2 and time.time() < deadline:
         time.sleep(0.05)
@@ -317,7 +320,8 @@ def test_sigkill_mid_epoch_then_resume_from_last_matches_an_uninterrupted_run(tm
     proc.wait()
     killed_at = _last_step(cut / "ckpt" / "last.ckpt")
     assert steps_per_epoch < killed_at < 2 * steps_per_epoch  # in the middle of the second epoch
-    resume = subprocess.run([*cmd, "--ckpt_path", "last"], env=env, capture_output=True, text=True, timeout=300)
+    resumed = [*cmd, str(config(cut)), "--ckpt_path", "last"]
+    resume = subprocess.run(resumed, env=env, capture_output=True, text=True, timeout=300)
     assert resume.returncode == 0, resume.stderr[-2000:]
     done = torch.load(cut / "ckpt" / "last.ckpt", map_location="cpu", weights_only=True)
     assert done["global_step"] == total_steps
