@@ -10,7 +10,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.cli import ArgsType, LightningCLI
+import lightning.pytorch as pl
+from lightning.pytorch.cli import ArgsType, LightningCLI, SaveConfigCallback
+from typing_extensions import override
 
 from lightning_unlearn.callbacks import (
     EpochProgress,
@@ -21,6 +23,38 @@ from lightning_unlearn.callbacks import (
 )
 from lightning_unlearn.data.datamodule import UnlearningDataModule
 from lightning_unlearn.models.network_module import NetworkModule
+
+
+class SaveConfigAfterChecks(SaveConfigCallback):
+    """Lightning's ``config.yaml`` writer, writing when the stage starts instead of in ``setup``.
+
+    Lightning calls the callbacks' ``setup`` before the module's, where a :class:`NetworkModule` checks its data
+    and checkpoints; written then, the file would outlive a run the module refuses (and a refused resume would
+    overwrite the interrupted run's config).
+    """
+
+    @override
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._stage = stage
+
+    def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().setup(trainer, pl_module, self._stage)  # once: the parent keeps `already_saved`
+
+    @override
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer, pl_module)
+
+    @override
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer, pl_module)
+
+    @override
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer, pl_module)
+
+    @override
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer, pl_module)
 
 
 class UnlearnCLI(LightningCLI):
@@ -120,6 +154,7 @@ def _make_cli(args: ArgsType, run: bool) -> UnlearnCLI:
         args=args,
         run=run,
         seed_everything_default=0,
+        save_config_callback=SaveConfigAfterChecks,
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         only_subcommand=named if named in LightningCLI.subcommands() else None,

@@ -63,6 +63,8 @@ BAD_INPUT = [
     ("missing original", {"model": {"original_ckpt": "missing.ckpt"}}, "checkpoint not found: missing.ckpt"),
     ("corrupt original", {"model": {"original_ckpt": "CORRUPT"}}, "not a readable PyTorch checkpoint"),
     ("other architecture", {"model": {"arch_kwargs": {"width": 8}}}, "holds another architecture"),
+    # refused by the module's own data check (its setup, after the data module's and the callbacks' setup)
+    ("holdout control, no holdout", {"model": {"control": "holdout"}}, "control='holdout' needs a holdout set"),
 ]
 
 
@@ -413,3 +415,18 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
     mp.spawn(_finite_check_rank, args=(2, str(tmp_path / "init"), out), nprocs=2, join=True)
     assert Path(f"{out}.1").read_text() == "step 3: {'loss': nan}"
     assert Path(f"{out}.0").read_text() == "step 3: on another rank"
+
+
+def test_the_data_check_runs_the_example_where_the_network_is(tmp_path):
+    from lightning_unlearn.models import ClassifierModule
+    from tests.conftest import MODEL_ARGS, synthetic_datamodule
+
+    model = ClassifierModule(**MODEL_ARGS)
+    dm = synthetic_datamodule()
+    dm.setup("fit")
+    # Lightning sets the module's target device before setup and moves the network there only after it
+    model._device = torch.device("meta")
+    model.check_data(dm.split, dm.example_batch(), "synthetic")
+    three_channels = dm.example_batch()._replace(inputs=dm.example_batch().inputs.repeat(1, 3, 1, 1))
+    with pytest.raises(ValueError, match=r"images have 3 channel\(s\), but the small_cnn model was built for"):
+        model.check_data(dm.split, three_channels, "synthetic")

@@ -287,7 +287,8 @@ class UnlearningDataModule(pl.LightningDataModule):
     def _record_split(self) -> None:
         """Save the split when data is first served.
 
-        The model's own checks (its ``setup``) ran by then, so a refused run leaves no file behind.
+        A :class:`~lightning_unlearn.models.NetworkModule` checks the data in its ``setup``, which Lightning runs
+        before any loader is built: a run it refuses leaves no split file behind.
         """
         path, self._split_to_write = self._split_to_write, None
         if path is not None and self.split is not None and (self.trainer is None or self.trainer.is_global_zero):

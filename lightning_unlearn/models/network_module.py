@@ -157,14 +157,15 @@ class NetworkModule(pl.LightningModule):
     def setup(self, stage: str) -> None:
         """Receive the data: the forget split, the training sets declared, the data checked.
 
-        Lightning calls this after the data module's ``setup``, before any loader is built or file written
-        (the data module records the split when it first serves data), so a refused run leaves nothing behind.
+        Lightning calls this after the data module's ``setup`` and before any loader is built or file written
+        (the data module records the split when it first serves data; the CLI writes ``config.yaml`` when the
+        stage starts), so a refused run leaves nothing behind.
         A data module other than :class:`~lightning_unlearn.data.UnlearningDataModule` is left to the user.
         """
         dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        self.split = dm.split if isinstance(dm, UnlearningDataModule) else None
         if not isinstance(dm, UnlearningDataModule) or dm.split is None:
             return
-        self.split = dm.split
         dm.declare_training(self.train_sets, self.train_batch_sizes)
         self.check_data(dm.split, dm.example_batch(), dm.source.name)
 
@@ -188,9 +189,11 @@ class NetworkModule(pl.LightningModule):
                 f"{source_name} images have {images.shape[1]} channel(s), but the {self.arch} model was "
                 f"built for in_channels={self.in_channels}"
             )
+        # Lightning moves the network to its device after setup: run the example where the network is now
+        where = next((p.device for p in self.net.parameters()), images.device)
         try:
             with torch.no_grad(), eval_mode(self):
-                logits = self.net(self._format(images.to(self.device)))
+                logits = self.net(self._format(images.to(where)))
         except RuntimeError as err:
             raise ValueError(
                 f"{source_name} images of shape {tuple(images.shape[1:])} do not fit the {self.arch} "
