@@ -323,96 +323,153 @@ def throughput_check(plan: Plan, source: Any, accelerator: str) -> dict[str, Any
     return {"setup": {k: v for k, v in vars(setup).items() if k != "source"}, **plan.throughput, **results}
 
 
-def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
-    """Every stage of the benchmark; writes and returns the results."""
-    from lightning_unlearn.grid import (
-        Progress,
-        machine_description,
-        prepare_scenario,
-        prepare_workspace,
-        regime,
-        run_method,
-        scenario_row,
-        score_original,
+@dataclass
+class Progressive:
+    """What the benchmark has so far, written after every stage so that a run killed at its limit leaves its rows.
+
+    Attributes:
+        plan: The benchmark's plan.
+        device: The device's name.
+        stages: The stage timer (its clock is the budget's).
+        throughput: The throughput check's results.
+        original_seconds: The original model's training time.
+        rows: Report rows so far (retrained models, the original scored, methods).
+        skipped: Runs skipped for time, with why.
+        failures: Runs that failed, with the error.
+    """
+
+    plan: Plan
+    device: str
+    stages: Stages
+    throughput: dict[str, Any]
+    original_seconds: float = 0.0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def meta(self) -> dict[str, Any]:
+        """The results' ``meta`` block as it stands."""
+        from lightning_unlearn.grid import machine_description, regime
+
+        return {
+            "name": self.plan.name,
+            "size": self.plan.size,
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": machine_description(),
+            "device": self.device,
+            "versions": versions(),
+            "data": self.plan.data,
+            "seed": self.plan.seed,
+            "scenarios": self.plan.scenarios,
+            "methods": self.plan.method_names,
+            "budget_seconds": self.plan.budget,
+            "original_seconds": self.original_seconds,
+            "failures": self.failures,
+            "skipped": self.skipped,
+            "regime": regime(self.rows),
+        }
+
+    def write(self, final: bool = False) -> dict[str, Any]:
+        """Write the results so far; ``final`` adds the plot and prints the tables."""
+        return write_results(self.plan, self.meta(), self.rows, self.throughput, self.stages, final=final)
+
+    def skip(self, method: str, scenario: str, reason: str, progress: Any) -> None:
+        """Record a run skipped for time."""
+        self.skipped.append({"method": method, "scenario": scenario, "reason": reason})
+        progress.step(f"{scenario} {method}", f"SKIPPED ({reason})")
+
+
+def budget_reason(clock: Clock, estimate: float, budget: float, reserve: float) -> str:
+    """Why a run of ``estimate`` seconds was skipped."""
+    elapsed = clock.elapsed()
+    return (
+        f"time budget: elapsed {elapsed:.0f} s + estimate {estimate:.0f} s > {budget:.0f} s - {reserve:.0f} s reserve"
     )
 
-    clock = Clock(plan.budget, plan.reserve)
-    stages = Stages(clock)
-    stages.add("start-up (imports, environment)", clock.elapsed())
-    source = data_source(plan.data)
-    data = stages.run("data (decode once)", source.load)
-    print(f"        {len(data.train)} training and {len(data.test)} test images", flush=True)
-    tp = stages.run("throughput: Lightning vs plain PyTorch", lambda: throughput_check(plan, source, accelerator))
 
-    total = 1 + sum(2 + len(c) for c in plan.methods.values())
-    progress = Progress(total)
-    first_spec = next(iter(plan.scenarios.values()))
-    ws = stages.run(
-        "original", lambda: prepare_workspace(plan.data, plan.original, first_spec, plan.out_dir, None, progress)
-    )
-    rows: list[dict[str, Any]] = []
+def prepare_scenarios(state: Progressive, ws: Any, progress: Any) -> dict[str, Any]:
+    """Retrain and score the original per scenario; a scenario whose retraining would not fit is skipped.
+
+    A retrained model is assumed to take as long as the original (it trains the same epochs on 90 % of the data).
+    """
+    from lightning_unlearn.grid import prepare_scenario, scenario_row, score_original
+
+    plan, stages, clock = state.plan, state.stages, state.stages.clock
     scenarios = {}
     for name, spec in plan.scenarios.items():
+        if not clock.fits(state.original_seconds):
+            reason = budget_reason(clock, state.original_seconds, plan.budget, plan.reserve)
+            for method in ("retrain", *plan.method_names):
+                state.skip(method, name, reason, progress)
+            continue
         scenario = stages.run(
             f"{name} retrain", functools.partial(prepare_scenario, ws, name, spec, plan.retrain, progress)
         )
         scenarios[name] = scenario
-        rows.append(scenario_row(scenario, scenario.retrain, 0))
+        state.rows.append(scenario_row(scenario, scenario.retrain, 0))
         scored = stages.run(f"{name} original scored", functools.partial(score_original, ws, scenario, progress))
-        rows.append(scenario_row(scenario, scored, 0))
+        state.rows.append(scenario_row(scenario, scored, 0))
+        state.write()
+    return scenarios
 
+
+def run_methods(state: Progressive, ws: Any, scenarios: dict[str, Any], progress: Any) -> None:
+    """Every method on every prepared scenario, in the plan's order, inside the time budget."""
+    from lightning_unlearn.grid import run_method, scenario_row
+
+    plan, clock = state.plan, state.stages.clock
     durations: dict[str, list[float]] = {}
-    skipped: list[dict[str, Any]] = []
-    failures: list[dict[str, Any]] = []
-    by_method = [(m, s) for m in range(len(plan.method_names)) for s in plan.scenarios]
+    stopped = False  # once one run is skipped for time, every later one is (a skipped scenario does not count)
+    by_method = [(m, s) for m in range(len(plan.method_names)) for s in scenarios]
     for index, scenario_name in by_method:
         config = plan.methods[scenario_name][index]
         method = Path(config).stem
         estimate = estimate_seconds(durations, method, plan.first_method)
-        if skipped or not clock.fits(estimate):
-            reason = (
-                "after an earlier skip"
-                if skipped
-                else f"time budget: elapsed {clock.elapsed():.0f} s + estimate {estimate:.0f} s > "
-                f"{plan.budget:.0f} s - {plan.reserve:.0f} s reserve"
-            )
-            skipped.append({"method": method, "scenario": scenario_name, "reason": reason})
-            progress.step(f"{scenario_name} {method}", f"SKIPPED ({reason})")
+        if stopped or not clock.fits(estimate):
+            reason = "after an earlier skip" if stopped else budget_reason(clock, estimate, plan.budget, plan.reserve)
+            state.skip(method, scenario_name, reason, progress)
+            stopped = True
             continue
         began = now()
         try:
             result, cached = run_method(ws, scenarios[scenario_name], config, plan.seed)
         except (FloatingPointError, ValueError, RuntimeError) as err:  # one failed cell, not a failed benchmark
-            failures.append({"method": method, "scenario": scenario_name, "error": str(err)})
+            state.failures.append({"method": method, "scenario": scenario_name, "error": str(err)})
             progress.step(f"{scenario_name} {method}", f"FAILED: {err}")
             continue
         finally:
             seconds = now() - began
             durations.setdefault(method, []).append(seconds)
-            stages.add(f"{scenario_name} {method}", seconds)
+            state.stages.add(f"{scenario_name} {method}", seconds)
         progress.ran(f"{scenario_name} {method}", result, cached)
-        rows.append(scenario_row(scenarios[scenario_name], result, plan.seed))
+        state.rows.append(scenario_row(scenarios[scenario_name], result, plan.seed))
+        state.write()
 
-    meta = {
-        "name": plan.name,
-        "size": plan.size,
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_description(),
-        "device": device,
-        "versions": versions(),
-        "data": plan.data,
-        "seed": plan.seed,
-        "scenarios": plan.scenarios,
-        "methods": plan.method_names,
-        "budget_seconds": plan.budget,
-        "original_seconds": ws.original.seconds,
-        "failures": failures,
-        "skipped": skipped,
-        "regime": regime(rows),
-    }
+
+def run_benchmark(plan: Plan, accelerator: str, device: str) -> dict[str, Any]:
+    """Every stage of the benchmark; writes the results after each stage and returns the final ones."""
+    from lightning_unlearn.grid import Progress, prepare_workspace
+
+    stages = Stages(Clock(plan.budget, plan.reserve))
+    stages.add("start-up (imports, environment)", stages.clock.elapsed())
+    source = data_source(plan.data)
+    data = stages.run("data (decode once)", source.load)
+    print(f"        {len(data.train)} training and {len(data.test)} test images", flush=True)
+    tp = stages.run("throughput: Lightning vs plain PyTorch", lambda: throughput_check(plan, source, accelerator))
+    state = Progressive(plan, device, stages, tp)
+
+    progress = Progress(1 + sum(2 + len(c) for c in plan.methods.values()))
+    first_spec = next(iter(plan.scenarios.values()))
+    ws = stages.run(
+        "original", lambda: prepare_workspace(plan.data, plan.original, first_spec, plan.out_dir, None, progress)
+    )
+    state.original_seconds = ws.original.seconds
+    state.write()
+    scenarios = prepare_scenarios(state, ws, progress)
+    run_methods(state, ws, scenarios, progress)
     began = now()
-    results = write_results(plan, meta, rows, tp, stages, clock)
-    print(f"[stage] results written: {now() - began:.1f} s; wall {clock.elapsed():.0f} s", flush=True)
+    results = state.write(final=True)
+    print(f"[stage] results written: {now() - began:.1f} s; wall {stages.clock.elapsed():.0f} s", flush=True)
     return results
 
 
@@ -427,7 +484,8 @@ def results_markdown(meta: dict[str, Any], summary: list[dict[str, Any]], tp: di
         "",
         f"`make bench-gpu` (benchmarks/gpu_bench.py, configs/bench/cifar10_gpu/bench.yaml) on {meta['device']}, "
         f"{meta['date']}: wall {meta['wall_seconds']:.0f} s of a {meta['budget_seconds']:.0f} s budget "
-        f"(from the script's start, imports included).",
+        f"(from the script's start, imports included)."
+        + ("" if meta["complete"] else " **Incomplete: written after the last finished stage; the run went on.**"),
         "",
         "## Lightning against plain PyTorch",
         "",
@@ -459,14 +517,22 @@ def results_markdown(meta: dict[str, Any], summary: list[dict[str, Any]], tp: di
 
 
 def write_results(
-    plan: Plan, meta: dict[str, Any], rows: list[dict[str, Any]], tp: dict[str, Any], stages: Stages, clock: Clock
+    plan: Plan,
+    meta: dict[str, Any],
+    rows: list[dict[str, Any]],
+    tp: dict[str, Any],
+    stages: Stages,
+    final: bool = True,
 ) -> dict[str, Any]:
-    """Write ``<results>.md``, ``.json`` and ``.png``; print the Markdown."""
+    """Write ``<results>.md`` and ``.json``; when ``final``, also the ``.png`` and print the Markdown.
+
+    Before the end the Markdown says that the run is still going (a run killed at its limit leaves it so).
+    """
     from lightning_unlearn.grid import aggregate, plot_gap_vs_time
     from lightning_unlearn.io import atomic_write_json, atomic_write_text
 
     summary = aggregate(rows)
-    meta = {**meta, "wall_seconds": round(clock.elapsed(), 1)}
+    meta = {**meta, "wall_seconds": round(stages.clock.elapsed(), 1), "complete": final}
     stem = Path(plan.results)
     stem.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -479,7 +545,10 @@ def write_results(
     markdown = results_markdown(meta, summary, tp, stages)
     atomic_write_json(stem.with_suffix(".json"), payload)
     atomic_write_text(stem.with_suffix(".md"), markdown)
-    plot_gap_vs_time(summary, stem.with_suffix(".png"))
+    if not final:
+        return payload
+    if summary:  # nothing to plot when no scenario fitted in the budget
+        plot_gap_vs_time(summary, stem.with_suffix(".png"))
     print(markdown, flush=True)
     print(f"written: {stem}.md, {stem}.json, {stem}.png", flush=True)
     return payload

@@ -108,7 +108,7 @@ def test_clock_keeps_the_reserve(bench, monkeypatch):
     assert clock.fits(30.0) and not clock.fits(31.0)
 
 
-def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = ""):
+def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = "", kill: str = ""):
     """The benchmark's stages with the grid's runs replaced by stand-ins that advance a fake clock."""
     now = [0.0]
     monkeypatch.setattr(bench, "START", 0.0)
@@ -124,6 +124,8 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = ""):
         if method == fail:
             now[0] += 1
             raise FloatingPointError("non-finite loss")
+        if method == kill:  # the device tool's time limit: the process ends mid-run
+            raise KeyboardInterrupt
         return result(method, seconds[method]), False
 
     def row(scenario, res, seed):
@@ -133,8 +135,8 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = ""):
             "seconds": res.seconds,
         }
 
-    ws = SimpleNamespace(original=SimpleNamespace(seconds=30.0))
-    monkeypatch.setattr(grid, "prepare_workspace", lambda *a: (result("original", 30.0), ws)[1])
+    ws = SimpleNamespace(original=SimpleNamespace(seconds=seconds.get("original", 30.0)))
+    monkeypatch.setattr(grid, "prepare_workspace", lambda *a: (result("original", ws.original.seconds), ws)[1])
     monkeypatch.setattr(
         grid,
         "prepare_scenario",
@@ -191,6 +193,36 @@ def test_a_failed_method_is_recorded_and_the_others_run(bench, tmp_path, monkeyp
     assert [f["method"] for f in out["meta"]["failures"]] == ["scrub", "scrub"]
     assert not out["meta"]["skipped"]
     assert {r["method"] for r in out["rows"]} == set(seconds) - {"scrub"} | {"original", "retrain"}
+
+
+def test_a_scenario_whose_retraining_would_not_fit_is_skipped_with_its_methods(bench, tmp_path, monkeypatch):
+    seconds = dict.fromkeys(("feature_constraint", "finetune", "neggrad_plus", "scrub", "salun", "l1_sparse"), 2.0)
+    _fake_grid(bench, monkeypatch, seconds | {"original": 100.0})
+    # Budget 220 - reserve 15 = 205: original 100, random_10pct's retraining (estimated at the original's 100:
+    # 200) fits and takes 20 plus 1 to score; class_0's (121 + 100 = 221) does not; the methods run on the first.
+    out = bench.run_benchmark(_plan(bench, tmp_path, 220), "gpu", "Test GPU")
+    assert {r["scenario"] for r in out["rows"]} == {"random_10pct"}
+    skipped = [s for s in out["meta"]["skipped"] if s["scenario"] == "class_0"]
+    assert [s["method"] for s in skipped] == ["retrain", *seconds]
+    assert "estimate 100 s" in skipped[0]["reason"]
+    assert {r["method"] for r in out["rows"]} == set(seconds) | {"original", "retrain"}
+    # With no scenario in the budget the results are still written (no plot).
+    none = bench.run_benchmark(_plan(bench, tmp_path, 150), "gpu", "Test GPU")
+    assert not none["rows"] and len(none["meta"]["skipped"]) == 2 * (1 + len(seconds))
+    assert "Incomplete" not in (tmp_path / "results" / "gpu.md").read_text()
+
+
+def test_a_run_killed_at_its_limit_leaves_the_results_of_every_finished_stage(bench, tmp_path, monkeypatch):
+    seconds = dict.fromkeys(("feature_constraint", "finetune", "neggrad_plus", "scrub", "salun", "l1_sparse"), 2.0)
+    _fake_grid(bench, monkeypatch, seconds, kill="neggrad_plus")
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_benchmark(_plan(bench, tmp_path, 480), "gpu", "Test GPU")
+    saved = json.loads((tmp_path / "results" / "gpu.json").read_text())
+    assert saved["meta"]["complete"] is False
+    assert {r["method"] for r in saved["rows"]} == {"original", "retrain", "feature_constraint", "finetune"}
+    assert saved["meta"]["regime"]["original_avg_gap_random_10pct"] == 1.0
+    markdown = (tmp_path / "results" / "gpu.md").read_text()
+    assert "Incomplete" in markdown and "| class_0 finetune | 2.0 |" in markdown
 
 
 # ------------------------------------------------------------------------------------------------ carried folder
