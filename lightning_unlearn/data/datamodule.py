@@ -85,6 +85,11 @@ class UnlearningDataModule(pl.LightningDataModule):
         data_on_device: Keep the ``uint8`` image tensors on the accelerator (a GPU's memory holds CIFAR-10 many
             times over): batches are gathered there and never cross the PCIe bus; crop, flip and normalisation
             already run on the batch's device. Ignored on a CPU.
+        full_batches: Complete the last training batch of a pass from the next pass, so that every training batch
+            is full (a set smaller than one batch is still one batch). Off by default (the last batch holds what
+            is left). The GPU benchmark turns it on: there, 42500 retain images in batches of 512 left a last
+            batch of 4, and the retrained ResNet-18 (bf16, H200) ended at 75.8 % retain accuracy where the
+            class scenario's (last batch 281) reached 99.9.
         seed: Seed of the subsets (retain share, evaluation subset, holdout) and, unless ``order_seed`` is
             given, of the training order.
         order_seed: Seed of the training batches' order (default: ``seed``). The grid sets it to each run's
@@ -107,6 +112,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         holdout_fraction: float = 0.0,
         validation_fraction: float = 0.0,
         data_on_device: bool = False,
+        full_batches: bool = False,
         seed: int = 0,
         order_seed: int | None = None,
     ) -> None:
@@ -129,6 +135,7 @@ class UnlearningDataModule(pl.LightningDataModule):
         self.holdout_fraction = holdout_fraction
         self.validation_fraction = validation_fraction
         self.data_on_device = data_on_device
+        self.full_batches = full_batches
         self.seed = seed
         self.order_seed = seed if order_seed is None else order_seed
         #: Training sets and their shares, as declared by :meth:`declare_training`.
@@ -382,9 +389,10 @@ class UnlearningDataModule(pl.LightningDataModule):
         """One shuffled loader per requested set, combined in :data:`TRAIN_MODE`, resuming mid-epoch if needed.
 
         Every loader yields as many batches as the set needing the most batches needs (the others start a fresh
-        pass when they run out). A module may give a set its own batch size (``train_batch_sizes``, global like
-        ``batch_size``). When the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the
-        batches that epoch already trained on (assumes one optimiser step per batch).
+        pass when they run out); with ``full_batches`` the longest set's last batch is completed from its next pass
+        too. A module may give a set its own batch size (``train_batch_sizes``, global like ``batch_size``). When
+        the trainer was restored from a checkpoint taken inside an epoch, the loaders skip the batches that epoch
+        already trained on (assumes one optimiser step per batch).
         """
         self._record_split()
         sets = {name: self.train_set(name, share) for name, share in self._requested_train_sets().items()}
@@ -403,7 +411,9 @@ class UnlearningDataModule(pl.LightningDataModule):
 
         loaders = {}
         for name, ds in sets.items():
-            epoch_samples = lengths[name] if name == longest else steps * per_rank[name]
+            # The shorter sets always fill their batches (they cycle to keep pace with the longest).
+            whole = name != longest or (self.full_batches and lengths[name] >= per_rank[name])
+            epoch_samples = steps * per_rank[name] if whole else lengths[name]
             sampler = ResumableSampler(
                 len(ds),
                 epoch_samples,

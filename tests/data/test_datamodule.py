@@ -32,6 +32,23 @@ def test_every_training_step_sees_a_forget_and_a_retain_batch():
     assert sorted(seen_retain.tolist()) == dm.split.retain.tolist()
 
 
+def test_full_batches_fill_the_last_batch_from_the_next_pass():
+    # 72 retain samples in batches of 10 leave a last batch of 2; a GPU run whose last batch held 4 of 42500
+    # retrained a ResNet-18 to 75.8 % retain accuracy.
+    dm = synthetic_datamodule(ForgetSpec(classes=[0]), batch_size=10)
+    dm.setup("fit")
+    assert [len(b["retain"].indices) for b, _, _ in _train_batches(dm, {"retain": 1.0})] == [10] * 7 + [2]
+    dm.full_batches = True
+    steps = _train_batches(dm, {"retain": 1.0})
+    assert len(steps) == 8 and all(len(b["retain"].indices) == 10 for b, _, _ in steps)
+    seen = torch.cat([b["retain"].indices for b, _, _ in steps]).tolist()
+    assert set(seen) == set(dm.split.retain.tolist())  # the first 72 are one whole pass
+    assert sorted(seen[:72]) == dm.split.retain.tolist()
+    # A set smaller than one batch is served once, as one batch.
+    small = _train_batches(dm, {"forget": 1.0}, {"forget": 64})
+    assert len(small) == 1 and sorted(small[0][0]["forget"].indices.tolist()) == dm.split.forget.tolist()
+
+
 def test_retain_share_is_a_seeded_subset_of_the_retain_set():
     dm = synthetic_datamodule(ForgetSpec(classes=[0]))
     dm.setup("fit")
