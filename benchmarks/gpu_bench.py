@@ -336,6 +336,8 @@ class Progressive:
         rows: Report rows so far (retrained models, the original scored, methods).
         skipped: Runs skipped for time, with why.
         failures: Runs that failed, with the error.
+        histories: Per run, the metric callbacks' per-epoch accuracies (how training went, for a row that looks
+            wrong: the results of a finished GPU run are all a later session has of it).
     """
 
     plan: Plan
@@ -346,6 +348,13 @@ class Progressive:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    histories: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], result: Any) -> None:
+        """Keep a run's report row and its per-epoch history."""
+        self.rows.append(row)
+        history = list(getattr(result, "history", None) or [])
+        self.histories.append({"scenario": row["scenario"], "method": row["method"], "history": history})
 
     def meta(self) -> dict[str, Any]:
         """The results' ``meta`` block as it stands."""
@@ -371,7 +380,9 @@ class Progressive:
 
     def write(self, final: bool = False) -> dict[str, Any]:
         """Write the results so far; ``final`` adds the plot and prints the tables."""
-        return write_results(self.plan, self.meta(), self.rows, self.throughput, self.stages, final=final)
+        return write_results(
+            self.plan, self.meta(), self.rows, self.throughput, self.stages, final=final, histories=self.histories
+        )
 
     def skip(self, method: str, scenario: str, reason: str, progress: Any) -> None:
         """Record a run skipped for time."""
@@ -406,9 +417,9 @@ def prepare_scenarios(state: Progressive, ws: Any, progress: Any) -> dict[str, A
             f"{name} retrain", functools.partial(prepare_scenario, ws, name, spec, plan.retrain, progress)
         )
         scenarios[name] = scenario
-        state.rows.append(scenario_row(scenario, scenario.retrain, 0))
+        state.add(scenario_row(scenario, scenario.retrain, 0), scenario.retrain)
         scored = stages.run(f"{name} original scored", functools.partial(score_original, ws, scenario, progress))
-        state.rows.append(scenario_row(scenario, scored, 0))
+        state.add(scenario_row(scenario, scored, 0), scored)
         state.write()
     return scenarios
 
@@ -442,7 +453,7 @@ def run_methods(state: Progressive, ws: Any, scenarios: dict[str, Any], progress
             durations.setdefault(method, []).append(seconds)
             state.stages.add(f"{scenario_name} {method}", seconds)
         progress.ran(f"{scenario_name} {method}", result, cached)
-        state.rows.append(scenario_row(scenarios[scenario_name], result, plan.seed))
+        state.add(scenario_row(scenarios[scenario_name], result, plan.seed), result)
         state.write()
 
 
@@ -523,6 +534,7 @@ def write_results(
     tp: dict[str, Any],
     stages: Stages,
     final: bool = True,
+    histories: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write ``<results>.md`` and ``.json``; when ``final``, also the ``.png`` and print the Markdown.
 
@@ -541,6 +553,7 @@ def write_results(
         "stages": stages.records,
         "summary": summary,
         "rows": [{k: row[k] for k in ROW_KEYS if k in row} for row in rows],
+        "histories": histories or [],
     }
     markdown = results_markdown(meta, summary, tp, stages)
     atomic_write_json(stem.with_suffix(".json"), payload)

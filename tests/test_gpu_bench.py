@@ -117,7 +117,7 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = "", ki
 
     def result(name, took):
         now[0] += took
-        return SimpleNamespace(name=name, seconds=took, info={"checkpoint": "x"})
+        return SimpleNamespace(name=name, seconds=took, info={"checkpoint": "x"}, history=[{"epoch": 0, "took": took}])
 
     def run_method(ws, scenario, config, seed):
         method = Path(config).stem
@@ -223,6 +223,11 @@ def test_a_run_killed_at_its_limit_leaves_the_results_of_every_finished_stage(be
     assert saved["meta"]["regime"]["original_avg_gap_random_10pct"] == 1.0
     markdown = (tmp_path / "results" / "gpu.md").read_text()
     assert "Incomplete" in markdown and "| class_0 finetune | 2.0 |" in markdown
+    # Each finished run's per-epoch history travels with its row.
+    assert [(h["scenario"], h["method"]) for h in saved["histories"]] == [
+        (r["scenario"], r["method"]) for r in saved["rows"]
+    ]
+    assert saved["histories"][-1]["history"] == [{"epoch": 0, "took": 2.0}]
 
 
 # ------------------------------------------------------------------------------------------------ carried folder
