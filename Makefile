@@ -39,7 +39,7 @@ cifar10-data: ## Unpack ../shared's CIFAR-10 into .data/cifar10 (ImageFolder lay
 	elif [ -f ../shared/data/cifar10_jpeg.npz ]; then $(PYTHON) ../shared/tools/cifar10_imagefolder.py .data/cifar10; \
 	else echo "no ../shared/data/cifar10_jpeg.npz: put CIFAR-10 images in .data/cifar10/{train,test}/<class>/" >&2; exit 1; fi
 
-bench-mem: install cifar10-data ## Memorised-regime CIFAR-10 benchmark: tuned methods x 3 seeds, 2 scenarios, 8 LiRA reference models each (~53 min from scratch on 2 cores, cached)
+bench-mem: install cifar10-data ## Memorised-regime CIFAR-10 benchmark: tuned methods x 3 seeds, 2 scenarios, 8 LiRA reference models each (49-53 min from scratch on 2 cores, cached)
 	$(VENV)/bin/lightning-unlearn grid --config configs/bench/cifar10_mem/grid.yaml
 
 tune-mem: install cifar10-data ## Re-choose every method's recipe for bench-mem on the validation set (writes configs/bench/cifar10_mem/tuned/)
@@ -95,7 +95,7 @@ lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check lightning_unlearn tests benchmarks
 	$(VENV)/bin/ruff format --check lightning_unlearn tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py
+	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py benchmarks/gpu_last_batch.py
 
 clean: ## Remove runs/ and caches (keeps .venv, .venv-rehearsal and .gpu)
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
