@@ -140,7 +140,9 @@ def _fake_grid(bench, monkeypatch, seconds: dict[str, float], fail: str = "", ki
     monkeypatch.setattr(
         grid,
         "prepare_scenario",
-        lambda ws, name, spec, retrain, progress: SimpleNamespace(name=name, retrain=result("retrain", 20.0)),
+        lambda ws, name, spec, retrain, progress: SimpleNamespace(
+            name=name, retrain=result("retrain", seconds.get("retrain", 20.0))
+        ),
     )
     monkeypatch.setattr(grid, "score_original", lambda ws, sc, progress: result("original", 1.0))
     monkeypatch.setattr(grid, "run_method", run_method)
@@ -197,14 +199,15 @@ def test_a_failed_method_is_recorded_and_the_others_run(bench, tmp_path, monkeyp
 
 def test_a_scenario_whose_retraining_would_not_fit_is_skipped_with_its_methods(bench, tmp_path, monkeypatch):
     seconds = dict.fromkeys(("feature_constraint", "finetune", "neggrad_plus", "scrub", "salun", "l1_sparse"), 2.0)
-    _fake_grid(bench, monkeypatch, seconds | {"original": 100.0})
-    # Budget 220 - reserve 15 = 205: original 100, random_10pct's retraining (estimated at the original's 100:
-    # 200) fits and takes 20 plus 1 to score; class_0's (121 + 100 = 221) does not; the methods run on the first.
+    _fake_grid(bench, monkeypatch, seconds | {"original": 100.0, "retrain": 60.0})
+    # Budget 220 - reserve 15 = 205: original 100; random_10pct's retraining, estimated at the original's stage
+    # (100 + 100 = 200), fits and takes 60, plus 1 to score; class_0's, estimated at the last retraining stage
+    # (161 + 60 = 221), does not; the methods run on the first scenario.
     out = bench.run_benchmark(_plan(bench, tmp_path, 220), "gpu", "Test GPU")
     assert {r["scenario"] for r in out["rows"]} == {"random_10pct"}
     skipped = [s for s in out["meta"]["skipped"] if s["scenario"] == "class_0"]
     assert [s["method"] for s in skipped] == ["retrain", *seconds]
-    assert "estimate 100 s" in skipped[0]["reason"]
+    assert "elapsed 161 s + estimate 60 s" in skipped[0]["reason"]
     assert {r["method"] for r in out["rows"]} == set(seconds) | {"original", "retrain"}
     # With no scenario in the budget the results are still written (no plot).
     none = bench.run_benchmark(_plan(bench, tmp_path, 150), "gpu", "Test GPU")
