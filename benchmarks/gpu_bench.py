@@ -357,8 +357,7 @@ class Progressive:
     def add(self, row: dict[str, Any], result: Any) -> None:
         """Keep a run's report row and its per-epoch history."""
         self.rows.append(row)
-        history = list(getattr(result, "history", None) or [])
-        self.histories.append({"scenario": row["scenario"], "method": row["method"], "history": history})
+        self.histories.append({"scenario": row["scenario"], "method": row["method"], "history": list(result.history)})
 
     def meta(self) -> dict[str, Any]:
         """The results' ``meta`` block as it stands."""
