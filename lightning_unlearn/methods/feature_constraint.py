@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.optim.swa_utils import update_bn
 
 from lightning_unlearn.data.batch import Batch
@@ -23,6 +24,18 @@ TeacherNorm = Literal["running", "batch"]
 STATS_SAMPLES = 2048
 Control = Literal["auto", "none", "holdout"]
 StudentNorm = Literal["batch", "frozen", "recalibrate"]
+
+
+def unlikelihood(logits: Tensor, targets: Tensor) -> Tensor:
+    """Per-sample ``-log(1 - p_y)``: lowers the probability of each sample's label without naming another class.
+
+    Where gradient ascent on the cross-entropy grows without bound and a random target names a wrong class, this
+    term only takes confidence away from ``y`` and leaves the network's other beliefs to fill it. Computed from
+    the log-probabilities as ``-log(-expm1(log p_y))``, in float32.
+    """
+    log_p = F.log_softmax(logits.float(), -1).gather(1, targets[:, None]).squeeze(1)
+    # a saturated logit gives log p_y = 0 and log(0): capped just below, where value and gradient are finite
+    return -torch.log(-torch.expm1(log_p.clamp(max=-1e-6)))
 
 
 def _original_lr(original_ckpt: str | None) -> float:
@@ -46,6 +59,8 @@ class FeatureConstraintUnlearner(UnlearningModule):
       initialised from ``teacher_seed``, never trained, frozen (no gradients, absent from the optimiser,
       saved in checkpoints). A network that never saw the forget samples is what the student should look
       like on them.
+      Optionally mixed per sample with an unlikelihood term that lowers the confidence in the memorised label
+      (``unlikelihood_share``).
     * **recover**: ``L_r = CE(student(x_r), y_r)`` on a batch of the retain share, to win back what the
       forget task costs on retained knowledge.
 
@@ -103,6 +118,15 @@ class FeatureConstraintUnlearner(UnlearningModule):
         lr_scale: See ``lr``.
         scheduler: Per-step schedule; ``"cosine"`` (default) anneals to zero, as the original's schedule did,
             which gives back retain accuracy a constant rate would cost.
+        unlikelihood_share: Share ``u`` of each forget sample's loss given to :func:`unlikelihood`
+            (``-log(1 - p_y)``): the sample's loss is ``(1 - u) * d(student, teacher) + u * unlikelihood``.
+            Default 0: the teacher's features alone, as the paper states. With standardised logits the teacher
+            gives each forget sample a confident random answer, label noise that the network generalises to
+            unseen data; the unlikelihood term only takes confidence away from the memorised label and lets the
+            network's own belief about the image take its place, as a retrained model's does on an image it never
+            saw. Scratch probe (memorised CPU benchmark, random 10 %, seed 0, validation set; retrain UA 43.8,
+            RA 99.7, TA 59.4): ``u = 0`` gives UA 43.2, RA 82.3, TA 54.6 (Avg.Gap 8.70), ``u = 0.2`` UA 46.0,
+            RA 91.7, TA 59.4 (2.80). ``u = 1`` switches the teacher off (an ablation: the unlikelihood alone).
         **kwargs: Further settings of :class:`UnlearningModule` (``original_ckpt``, optimiser, ...).
 
     Note:
@@ -127,12 +151,16 @@ class FeatureConstraintUnlearner(UnlearningModule):
         lr: float | None = None,
         lr_scale: float = 0.5,
         scheduler: Literal["constant", "cosine", "onecycle"] = "cosine",
+        unlikelihood_share: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if lr is None:
             lr = lr_scale * _original_lr(kwargs.get("original_ckpt"))
         super().__init__(retain_share=retain_share, lr=lr, scheduler=scheduler, **kwargs)
         self.lr_scale = lr_scale
+        if not 0.0 <= unlikelihood_share <= 1.0:
+            raise ValueError(f"unlikelihood_share must lie in [0, 1], got {unlikelihood_share}")
+        self.unlikelihood_share = unlikelihood_share
         if teacher_norm not in ("running", "batch"):
             raise ValueError(f"teacher_norm must be 'running' or 'batch', got {teacher_norm!r}")
         self.feature_layer = feature_layer
@@ -306,7 +334,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
         return captured[0].flatten(1), logits
 
     def loss(self, forget: Batch | None, retain: Batch | None) -> LossTerms:
-        """``balancer([d(student, teacher) on forget, CE on retain])``, with both terms and weights logged."""
+        """``balancer([d(student, teacher) on forget (mixed with the unlikelihood), CE on retain])``, all logged."""
         assert forget is not None and retain is not None
         n_forget = forget.inputs.shape[0]
         feats, logits = self._features(self.net, torch.cat([forget.inputs, retain.inputs]))
@@ -321,6 +349,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
             violation = gap.mean()
         else:
             pushed = torch.ones_like(distances, dtype=torch.bool)
+        if self.unlikelihood_share > 0:
+            share = self.unlikelihood_share
+            distances = (1 - share) * distances + share * unlikelihood(forget_logits, forget.targets)
         forget_loss = (distances * pushed).sum() / n_forget
         recover_loss = cross_entropy(retain_logits, retain.targets)
         total, weights = self.balancer(torch.stack([forget_loss, recover_loss]), violation)

@@ -5,6 +5,7 @@ import torch
 
 from lightning_unlearn.data import Batch, ForgetSpec
 from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain
+from lightning_unlearn.methods.feature_constraint import unlikelihood
 from lightning_unlearn.models.checkpoint import CheckpointError
 from tests.conftest import MODEL_ARGS, synthetic_datamodule, tiny_trainer
 
@@ -75,6 +76,33 @@ def test_loss_terms_and_weights(original_ckpt):
     assert terms["weight_forget"].item() == 2.0
 
 
+def test_unlikelihood_is_minus_log_of_the_other_classes_mass_and_finite_when_saturated():
+    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0], [100.0, 0.0]], requires_grad=True)
+    values = unlikelihood(logits, torch.tensor([0, 1, 0]))
+    p_other = torch.tensor([0.5, 1 / (1 + torch.e**-2), 0.0])  # 1 - p_y
+    torch.testing.assert_close(values[:2], -torch.log(p_other[:2]))
+    assert torch.isfinite(values).all() and values[2] > 13  # capped near -log(1e-6), not inf
+    values.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    assert logits.grad[0, 0] > 0 and logits.grad[1, 1] > 0  # descending it lowers the label's logit
+
+
+def test_unlikelihood_share_mixes_the_forget_loss_per_sample(original_ckpt):
+    dm = synthetic_datamodule()
+    dm.setup("fit")
+    forget = dm.prepare_batch(dm.eval_sets["forget"].__getitems__(list(range(8))))
+    retain = dm.prepare_batch(dm.eval_sets["retain"].__getitems__(list(range(8))))
+    plain = _unlearner(original_ckpt, balancer="fixed")
+    mixed = _unlearner(original_ckpt, balancer="fixed", unlikelihood_share=0.25)
+    plain.eval(), mixed.eval()  # batch norm on running statistics: the same logits in and outside loss()
+    with torch.no_grad():
+        logits = mixed.net(mixed._format(forget.inputs))
+        expected = 0.75 * plain.loss(forget, retain)["forget_loss"] + 0.25 * unlikelihood(logits, forget.targets).mean()
+        got = mixed.loss(forget, retain)["forget_loss"]
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    assert unlikelihood(logits, forget.targets).mean() > 1.0  # the term is not negligible here: the test can fail
+
+
 def test_intermediate_feature_layer(original_ckpt):
     model = _unlearner(original_ckpt, feature_layer="features.2")
     feats, logits = model._features(model.net, torch.randn(3, 1, 8, 8))
@@ -106,6 +134,8 @@ def test_unlearning_forgets_the_class_and_keeps_the_rest(original_ckpt, tmp_path
         (dict(original_ckpt="missing.ckpt"), CheckpointError, "checkpoint not found"),
         (dict(distance="kl"), ValueError, "unknown feature distance"),
         (dict(balancer="magic"), ValueError, "unknown balancer"),
+        (dict(unlikelihood_share=1.5), ValueError, r"unlikelihood_share must lie in \[0, 1\]"),
+        (dict(unlikelihood_share=-0.1), ValueError, r"unlikelihood_share must lie in \[0, 1\]"),
     ],
 )
 def test_bad_settings_fail_at_construction(original_ckpt, kwargs, error, message):
