@@ -20,6 +20,14 @@ OUT = Path("configs/bench/cifar10_mem/ablation")
 #: Variant name -> (why, overrides of model.init_args).
 VARIANTS: dict[str, tuple[str, dict]] = {
     "fc": ("the tuned recipe itself", {}),
+    "fc_no_unlikelihood": (
+        "the teacher's feature constraint alone as the forget loss (unlikelihood share 0): what the unlikelihood adds",
+        {"unlikelihood_share": 0.0},
+    ),
+    "fc_no_teacher": (
+        "the unlikelihood term alone as the forget loss (share 1): what the random teacher's constraint adds",
+        {"unlikelihood_share": 1.0},
+    ),
     "fc_no_forget_task": (
         "forget weight 0: fine-tuning alone on the same data, steps and schedule (what the forget task adds)",
         {"balancer": "fixed", "balancer_kwargs": {"weights": [0.0, 1.0]}},
