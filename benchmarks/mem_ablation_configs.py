@@ -17,6 +17,8 @@ import yaml
 TUNED = Path("configs/bench/cifar10_mem/tuned")
 OUT = Path("configs/bench/cifar10_mem/ablation")
 
+FIXED = "lightning_unlearn.losses.FixedWeights"
+
 #: Variant name -> (why, overrides of model.init_args).
 VARIANTS: dict[str, tuple[str, dict]] = {
     "fc": ("the tuned recipe itself", {}),
@@ -30,19 +32,22 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     ),
     "fc_no_forget_task": (
         "forget weight 0: fine-tuning alone on the same data, steps and schedule (what the forget task adds)",
-        {"balancer": "fixed", "balancer_kwargs": {"weights": [0.0, 1.0]}},
+        {"balancer": {"class_path": FIXED, "init_args": {"weights": [0.0, 1.0]}}},
     ),
     "fc_fixed_weights": (
         "the balance fixed at 1:1 instead of the constrained, learnable forget weight",
-        {"balancer": "fixed", "balancer_kwargs": {"weights": [1.0, 1.0]}},
+        {"balancer": {"class_path": FIXED, "init_args": {"weights": [1.0, 1.0]}}},
     ),
     "fc_uncertainty": (
         "the earlier learnable balance: bounded uncertainty weighting",
-        {"balancer": "uncertainty", "balancer_kwargs": {}},
+        {"balancer": {"class_path": "lightning_unlearn.losses.UncertaintyWeighting"}},
     ),
     "fc_no_control_fixed": (
         "no holdout control (every forget sample pulled all along), weights 1:1; compare with fc_fixed_weights",
-        {"control": "none", "balancer": "fixed", "balancer_kwargs": {"weights": [1.0, 1.0]}},
+        {
+            "control": "none",
+            "balancer": {"class_path": FIXED, "init_args": {"weights": [1.0, 1.0]}},
+        },
     ),
     "fc_other_distance": (
         "the other distance: standardised features (each sample its own random target) for normalised MSE "

@@ -152,10 +152,8 @@ def _scratch() -> Path:
 def build_module(kind: str, setup: Setup, original: str) -> pl.LightningModule:
     """The module both sides train, at a constant rate: a classifier, or the feature-constraint unlearner."""
     if kind == "classifier":
-        return ClassifierModule(**setup.model_args(), lr=0.05, scheduler="constant", label_smoothing=0.1)
-    return FeatureConstraintUnlearner(
-        original_ckpt=original, retain_share=1.0, scheduler="constant", **setup.model_args()
-    )
+        return ClassifierModule(**setup.model_args(), lr=0.05, lr_scheduler=None, label_smoothing=0.1)
+    return FeatureConstraintUnlearner(original_ckpt=original, retain_share=1.0, lr_scheduler=None, **setup.model_args())
 
 
 def _synchronize(device: torch.device) -> None:

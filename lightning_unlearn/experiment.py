@@ -31,13 +31,12 @@ from lightning_unlearn.data.forget import SELECTORS
 from lightning_unlearn.io import atomic_path, atomic_write_json
 from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, run_time_ratio
 from lightning_unlearn.metrics.outputs import SampleOutputs
+from lightning_unlearn.metrics.registry import MIA_METRICS
 from lightning_unlearn.metrics.summary import summarize
 from lightning_unlearn.plots import plot_confidence, plot_curves, plot_forget_predictions, step_series
 from lightning_unlearn.report import write_report
 from lightning_unlearn.shipped import locate
 
-#: The attack values a receipt computes and the report reuses.
-MIA_KEYS = ("MIA", "MIA_entropy", "MIA_m_entropy", "MIA_loss")
 #: Seed of the randomly initialised network that ZRF compares against.
 RANDOM_NETWORK_SEED = 0
 
@@ -66,7 +65,6 @@ class StageOptions:
         forget: A forget specification (``ForgetSpec`` fields) that replaces the data config's entirely.
         original_ckpt: The original model an unlearning method starts from.
         reference_outputs: The retrained model's saved outputs, for the gap and the divergences.
-        split_file: The split file every stage of an experiment shares.
     """
 
     seed: int | None = None
@@ -74,13 +72,10 @@ class StageOptions:
     forget: Mapping[str, Any] | None = None
     original_ckpt: str | Path | None = None
     reference_outputs: str | Path | None = None
-    split_file: str | Path | None = None
 
     def cli_args(self) -> list[str]:
         """The ``lightning-unlearn`` arguments that set these options (unset ones are left to the configs)."""
         args = []
-        if self.split_file is not None:
-            args.append(f"--data.split_file={self.split_file}")
         if self.forget is not None:
             # jsonargparse merges a class's init arguments given twice: null the selectors the spec does not set
             spec = {**dict.fromkeys(SELECTORS), "seed": 0, **self.forget}
@@ -153,7 +148,8 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, options: StageOptio
         f"--trainer.default_root_dir={out / stage}",
         "--trainer.enable_checkpointing=false",  # model.ckpt is saved once, atomically, after fit
         "--trainer.callbacks=[]",
-        *replace(options or StageOptions(), split_file=out / "split.json").cli_args(),
+        f"--data.split_file={out / 'split.json'}",  # every stage of an experiment shares its split
+        *(options or StageOptions()).cli_args(),
     ]
     folder = out / stage
     if folder.is_dir() and any(folder.iterdir()):
@@ -171,7 +167,7 @@ def run_stage(stage: str, configs: Sequence[str], out: Path, options: StageOptio
     mia = None
     if receipt.outputs:  # the receipt already evaluated the full sets
         outputs = receipt.outputs
-        mia = {k: receipt.metrics[k] for k in MIA_KEYS}
+        mia = {k: receipt.metrics[k] for k in MIA_METRICS}
     else:
         cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
         outputs = forgetting.outputs
@@ -215,7 +211,8 @@ def evaluate_stage(
         "--trainer.callbacks=[]",
         f"--ckpt_path={ckpt}",
         "--verbose=false",  # the report prints the metrics; Lightning's table would repeat them mid-grid
-        *replace(options or StageOptions(), split_file=out / "split.json").cli_args(),
+        f"--data.split_file={out / 'split.json'}",  # every stage of an experiment shares its split
+        *(options or StageOptions()).cli_args(),
     ]
     cli = cli_main(args)
     outputs = _callback(cli, ForgettingMetrics).outputs

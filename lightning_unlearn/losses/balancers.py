@@ -18,7 +18,7 @@ and the recover loss of a model that already fits its retain data is about 0.01,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -50,6 +50,11 @@ class LossBalancer(nn.Module):
 
     def on_epoch_end(self) -> None:
         """Called by the unlearning module at the end of each training epoch (epoch-level schemes update here)."""
+
+
+#: Builds a balancer, called with no argument: a ``LossBalancer`` class or a ``functools.partial`` of one (in YAML
+#: ``{class_path: lightning_unlearn.losses.FixedWeights, init_args: {weights: [1, 1]}}``).
+BalancerCallable = Callable[[], LossBalancer]
 
 
 class FixedWeights(LossBalancer):
@@ -255,35 +260,3 @@ class ConstrainedWeighting(LossBalancer):
         gap = (violation.detach().float() - self.tolerance).to(losses)
         total = weight * losses[0] + losses[1] - s.to(losses) * gap
         return total, torch.stack([weight, torch.ones_like(weight)]).detach()
-
-
-BALANCERS: dict[str, type[LossBalancer]] = {
-    "fixed": FixedWeights,
-    "uncertainty": UncertaintyWeighting,
-    "dwa": DynamicWeightAverage,
-    "constrained": ConstrainedWeighting,
-}
-
-
-def build_balancer(name: str, num_tasks: int, **kwargs: object) -> LossBalancer:
-    """Instantiate a balancer by name (``"fixed"``, ``"uncertainty"``, ``"dwa"``) or dotted path to a subclass.
-
-    Raises:
-        ValueError: For an unknown name, or when the result does not balance ``num_tasks`` losses.
-    """
-    if name in BALANCERS:
-        cls: type[LossBalancer] = BALANCERS[name]
-    elif "." in name:
-        import importlib
-
-        module_name, _, attr = name.rpartition(".")
-        try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as err:
-            raise ValueError(f"cannot import balancer {name!r}: {err}") from err
-    else:
-        raise ValueError(f"unknown balancer {name!r}; expected one of {sorted(BALANCERS)} or a dotted path")
-    balancer = cls(**kwargs) if name == "fixed" else cls(num_tasks=num_tasks, **kwargs)  # type: ignore[arg-type]
-    if balancer.num_tasks != num_tasks:
-        raise ValueError(f"balancer {name!r} combines {balancer.num_tasks} losses, expected {num_tasks}")
-    return balancer

@@ -9,6 +9,7 @@ import torch
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.distillation import distillation_kl
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import OptimizerCallable, ScheduleCallable
 
 
 class BadTeacher(UnlearningModule):
@@ -36,12 +37,12 @@ class BadTeacher(UnlearningModule):
         temperature: float = 1.0,
         teacher_seed: int = 0,
         retain_share: float = 0.3,
-        optimizer: Any = "adam",
+        optimizer: OptimizerCallable = torch.optim.Adam,
         lr: float = 1e-4,
-        scheduler: Any = "constant",
+        lr_scheduler: ScheduleCallable | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(retain_share=retain_share, optimizer=optimizer, lr=lr, scheduler=scheduler, **kwargs)
+        super().__init__(retain_share=retain_share, optimizer=optimizer, lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.temperature = temperature

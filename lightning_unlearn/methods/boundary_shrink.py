@@ -10,6 +10,7 @@ from torch import Tensor
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class BoundaryShrink(UnlearningModule):
@@ -31,8 +32,10 @@ class BoundaryShrink(UnlearningModule):
     uses_sets: ClassVar[tuple[str, ...]] = ("forget",)
     eval_only_modules: ClassVar[tuple[str, ...]] = ("original",)
 
-    def __init__(self, bound: float = 0.1, lr: float = 1e-5, scheduler: Any = "constant", **kwargs: Any) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+    def __init__(
+        self, bound: float = 0.1, lr: float = 1e-5, lr_scheduler: ScheduleCallable | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if bound <= 0:
             raise ValueError(f"bound must be positive, got {bound}")
         self.bound = bound

@@ -6,36 +6,29 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 from torch.optim.swa_utils import update_bn
 
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.data.forget import ForgetSplit
-from lightning_unlearn.losses.balancers import ConstrainedWeighting, build_balancer
-from lightning_unlearn.losses.classification import cross_entropy
+from lightning_unlearn.losses.balancers import (
+    BalancerCallable,
+    ConstrainedWeighting,
+    LossBalancer,
+    UncertaintyWeighting,
+)
+from lightning_unlearn.losses.classification import cross_entropy, unlikelihood
 from lightning_unlearn.losses.feature_distance import FeatureDistance, feature_distance, per_sample_feature_distance
 from lightning_unlearn.losses.unseen_target import TargetKind, reference_values, target_gap
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.modes import eval_mode
+from lightning_unlearn.models.optim import ScheduleCallable, WarmupCosineDecay
 
 TeacherNorm = Literal["running", "batch"]
 #: Retained samples the student's feature statistics are measured on (``distance="standardized"``).
 STATS_SAMPLES = 2048
 Control = Literal["auto", "none", "holdout"]
 StudentNorm = Literal["batch", "frozen", "recalibrate"]
-
-
-def unlikelihood(logits: Tensor, targets: Tensor) -> Tensor:
-    """Per-sample ``-log(1 - p_y)``: lowers the probability of each sample's label without naming another class.
-
-    Where gradient ascent on the cross-entropy grows without bound and a random target names a wrong class, this
-    term only takes confidence away from ``y`` and leaves the network's other beliefs to fill it. Computed from
-    the log-probabilities as ``-log(-expm1(log p_y))``, in float32.
-    """
-    log_p = F.log_softmax(logits.float(), -1).gather(1, targets[:, None]).squeeze(1)
-    # a saturated logit gives log p_y = 0 and log(0): capped just below, where value and gradient are finite
-    return -torch.log(-torch.expm1(log_p.clamp(max=-1e-6)))
 
 
 def _original_lr(original_ckpt: str | None) -> float:
@@ -82,11 +75,14 @@ class FeatureConstraintUnlearner(UnlearningModule):
             generalises to retained and unseen images; the standardised teacher features differ from sample to
             sample, so each forget sample gets its own random target within the range of the student's
             features, which the network can fit sample by sample, as it fitted the training set.
-        balancer: ``"uncertainty"`` (default; learnable log-variances on normalised losses, bounded),
-            ``"constrained"`` (a learnable forget weight raised while the holdout control finds forget samples
-            still memorised, lowered once it does not; needs the control), ``"dwa"``, ``"fixed"``, or a dotted
-            path to a ``LossBalancer``.
-        balancer_kwargs: Arguments of the balancer, e.g. ``{"weights": [1, 1]}`` for ``"fixed"``.
+        balancer: Builds the balancer of the two losses (called with no argument; a class or a
+            ``functools.partial``, in YAML ``{class_path: ..., init_args: ...}``). Default
+            :class:`~lightning_unlearn.losses.UncertaintyWeighting` (learnable log-variances on normalised
+            losses, bounded); :class:`~lightning_unlearn.losses.ConstrainedWeighting` (a learnable forget weight
+            raised while the holdout control finds forget samples still memorised, lowered once it does not;
+            needs the control), :class:`~lightning_unlearn.losses.DynamicWeightAverage`,
+            :class:`~lightning_unlearn.losses.FixedWeights` (``init_args: {weights: [1, 1]}``), or any
+            :class:`~lightning_unlearn.losses.LossBalancer` of two losses.
         balancer_lr: Learning rate of the balancer's parameters (``None``: ``lr``); own group, weight decay 0.
         teacher_seed: Seed of the teacher's random initialisation (recorded; the teacher is also in checkpoints).
         teacher_norm: How the teacher's batch norm behaves: ``"running"`` uses its initial running statistics
@@ -116,8 +112,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
         lr: Learning rate; ``None`` (default) takes ``lr_scale`` times the original model's peak learning rate
             (recorded in its checkpoint), so the step size follows the network and data it was tuned for.
         lr_scale: See ``lr``.
-        scheduler: Per-step schedule; ``"cosine"`` (default) anneals to zero, as the original's schedule did,
-            which gives back retain accuracy a constant rate would cost.
+        lr_scheduler: Per-step schedule; :class:`~lightning_unlearn.models.optim.WarmupCosineDecay` (default)
+            anneals to zero, as the original's schedule did, which gives back retain accuracy a constant rate
+            would cost.
         unlikelihood_share: Share ``u`` of each forget sample's loss given to :func:`unlikelihood`
             (``-log(1 - p_y)``): the sample's loss is ``(1 - u) * d(student, teacher) + u * unlikelihood``.
             Default 0: the teacher's features alone, as the paper states. With standardised logits the teacher
@@ -138,8 +135,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self,
         feature_layer: str = "penultimate",
         distance: FeatureDistance | Literal["standardized"] = "normalized_mse",
-        balancer: str = "uncertainty",
-        balancer_kwargs: dict[str, Any] | None = None,
+        balancer: BalancerCallable = UncertaintyWeighting,
         balancer_lr: float | None = None,
         teacher_seed: int = 0,
         teacher_norm: TeacherNorm = "batch",
@@ -150,13 +146,13 @@ class FeatureConstraintUnlearner(UnlearningModule):
         retain_share: float = 0.1,
         lr: float | None = None,
         lr_scale: float = 0.5,
-        scheduler: Literal["constant", "cosine", "onecycle"] = "cosine",
+        lr_scheduler: ScheduleCallable | None = WarmupCosineDecay,
         unlikelihood_share: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if lr is None:
             lr = lr_scale * _original_lr(kwargs.get("original_ckpt"))
-        super().__init__(retain_share=retain_share, lr=lr, scheduler=scheduler, **kwargs)
+        super().__init__(retain_share=retain_share, lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         self.lr_scale = lr_scale
         if not 0.0 <= unlikelihood_share <= 1.0:
             raise ValueError(f"unlikelihood_share must lie in [0, 1], got {unlikelihood_share}")
@@ -187,7 +183,9 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.unseen_reference: Tensor
         self.register_buffer("unseen_reference", torch.zeros(0))
         self.teacher = self._make_teacher()
-        self.balancer = build_balancer(balancer, 2, **(balancer_kwargs or {}))
+        self.balancer = balancer()
+        if not isinstance(self.balancer, LossBalancer) or self.balancer.num_tasks != 2:
+            raise ValueError(f"balancer must build a LossBalancer of 2 losses (forget, recover), got {self.balancer!r}")
         if feature_layer not in ("penultimate", "logits") and feature_layer not in dict(self.net.named_modules()):
             raise ValueError(f"feature_layer {feature_layer!r} is not a submodule of {self.arch}")
         if distance != "standardized":
@@ -205,7 +203,7 @@ class FeatureConstraintUnlearner(UnlearningModule):
         self.control_kind = ("wrong_class" if split.forget_classes else "true_class") if active else None
         if self.control_kind is None and isinstance(self.balancer, ConstrainedWeighting):
             raise ValueError(
-                "balancer='constrained' raises the forget weight while the holdout control finds forget samples "
+                "ConstrainedWeighting raises the forget weight while the holdout control finds forget samples "
                 "still memorised: set the data module's holdout_fraction (e.g. 0.05) and keep control='auto'"
             )
 

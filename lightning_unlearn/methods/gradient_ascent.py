@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class GradientAscent(UnlearningModule):
@@ -22,8 +23,8 @@ class GradientAscent(UnlearningModule):
 
     uses_sets: ClassVar[tuple[str, ...]] = ("forget",)
 
-    def __init__(self, lr: float = 1e-4, scheduler: Any = "constant", **kwargs: Any) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+    def __init__(self, lr: float = 1e-4, lr_scheduler: ScheduleCallable | None = None, **kwargs: Any) -> None:
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
 
     def loss(self, forget: Batch | None, retain: Batch | None) -> LossTerms:
         """Negated cross-entropy on the forget batch."""

@@ -9,6 +9,7 @@ import torch
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class L1Sparse(UnlearningModule):
@@ -27,8 +28,10 @@ class L1Sparse(UnlearningModule):
 
     uses_sets: ClassVar[tuple[str, ...]] = ("retain",)
 
-    def __init__(self, gamma: float = 5e-4, lr: float = 0.01, scheduler: Any = "constant", **kwargs: Any) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+    def __init__(
+        self, gamma: float = 5e-4, lr: float = 0.01, lr_scheduler: ScheduleCallable | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if gamma < 0:
             raise ValueError(f"gamma must be non-negative, got {gamma}")
         self.gamma = gamma

@@ -7,6 +7,7 @@ from typing import Any
 from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class NegGradPlus(UnlearningModule):
@@ -21,8 +22,10 @@ class NegGradPlus(UnlearningModule):
         **kwargs: Further settings of :class:`UnlearningModule`.
     """
 
-    def __init__(self, alpha: float = 0.99, lr: float = 0.01, scheduler: Any = "constant", **kwargs: Any) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+    def __init__(
+        self, alpha: float = 0.99, lr: float = 0.01, lr_scheduler: ScheduleCallable | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         self.alpha = alpha

@@ -8,6 +8,7 @@ from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.labels import random_labels
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class RandomLabels(UnlearningModule):
@@ -39,10 +40,10 @@ class RandomLabels(UnlearningModule):
         weighting: Literal["sum", "pooled"] = "sum",
         relabel_seed: int = 0,
         lr: float = 0.01,
-        scheduler: Any = "constant",
+        lr_scheduler: ScheduleCallable | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if weighting not in ("sum", "pooled"):
             raise ValueError(f"weighting must be 'sum' or 'pooled', got {weighting!r}")
         self.exclude_true = exclude_true

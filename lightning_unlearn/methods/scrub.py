@@ -10,6 +10,7 @@ from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.losses.distillation import distillation_kl
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class SCRUB(UnlearningModule):
@@ -48,10 +49,10 @@ class SCRUB(UnlearningModule):
         beta: float = 1.0,
         kd_temperature: float = 4.0,
         lr: float = 5e-4,
-        scheduler: Any = "constant",
+        lr_scheduler: ScheduleCallable | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(lr=lr, scheduler=scheduler, **kwargs)
+        super().__init__(lr=lr, lr_scheduler=lr_scheduler, **kwargs)
         if max_epochs < 0:
             raise ValueError(f"max_epochs must be non-negative, got {max_epochs}")
         self.max_epochs = max_epochs

@@ -11,6 +11,7 @@ from lightning_unlearn.data.batch import Batch
 from lightning_unlearn.losses.classification import cross_entropy
 from lightning_unlearn.methods.base import LossTerms, UnlearningModule
 from lightning_unlearn.models.modes import eval_mode
+from lightning_unlearn.models.optim import ScheduleCallable
 
 
 class UNSIR(UnlearningModule):
@@ -53,10 +54,10 @@ class UNSIR(UnlearningModule):
         lr: float = 0.02,
         repair_lr: float = 0.01,
         retain_share: float = 0.3,
-        scheduler: Any = "constant",
+        lr_scheduler: ScheduleCallable | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(lr=lr, retain_share=retain_share, scheduler=scheduler, **kwargs)
+        super().__init__(lr=lr, retain_share=retain_share, lr_scheduler=lr_scheduler, **kwargs)
         if noise_per_class < 1 or noise_steps < 0 or impair_epochs < 0:
             raise ValueError("noise_per_class must be positive, noise_steps and impair_epochs non-negative")
         self.noise_per_class = noise_per_class

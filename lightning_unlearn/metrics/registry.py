@@ -139,6 +139,8 @@ MIA_FEATURE_METRICS: dict[MIAFeature, str] = {
     "entropy": "MIA_entropy",
     "m_entropy": "MIA_m_entropy",
 }
+#: The membership-inference metrics of the full sets: the MIA-efficacies, then the loss-based attack's accuracy.
+MIA_METRICS: tuple[str, ...] = (*MIA_FEATURE_METRICS.values(), "MIA_loss")
 
 
 def log_name(name: str) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -16,10 +15,14 @@ from lightning_unlearn.data.forget import ForgetSplit
 from lightning_unlearn.metrics.mia import cross_entropy_from_logits
 from lightning_unlearn.models.feature_classifier import FeatureClassifier
 from lightning_unlearn.models.modes import eval_mode
+from lightning_unlearn.models.optim import (
+    NesterovSGD,
+    OptimizerCallable,
+    ScheduleCallable,
+    WarmupLinearDecay,
+    injected_record,
+)
 from lightning_unlearn.models.registry import build_network
-
-OptimizerName = Literal["sgd", "adam", "adamw"]
-SchedulerName = Literal["constant", "cosine", "onecycle"]
 
 #: Key under which a checkpoint records what its network was trained on.
 PROVENANCE_KEY = "lightning_unlearn"
@@ -28,7 +31,7 @@ RNG_KEY = "lightning_unlearn_rng"
 
 
 class NetworkModule(pl.LightningModule):
-    """A :class:`FeatureClassifier` built by name, trained with a configurable optimiser and schedule.
+    """A :class:`FeatureClassifier` built by name, trained with an injected optimiser and schedule.
 
     Subclasses say which training sets they need through :attr:`train_sets` and implement ``training_step``.
     In :meth:`setup` (after the data module's) the module receives the forget split as :attr:`split`, declares its
@@ -41,14 +44,16 @@ class NetworkModule(pl.LightningModule):
         num_classes: Output classes (the CLI links it from the data module).
         in_channels: Image channels (linked likewise).
         arch_kwargs: Extra arguments of the architecture, e.g. ``{"width": 16}``.
-        optimizer: ``"sgd"`` (with ``momentum`` and ``nesterov``), ``"adam"`` or ``"adamw"``.
+        optimizer: Builds the optimiser from the parameter groups, called with ``lr=lr`` (which wins over an
+            ``lr`` in its own arguments). Default: SGD with Nesterov momentum 0.9. In YAML a class path with its
+            arguments, e.g. ``{class_path: torch.optim.AdamW, init_args: {betas: [0.9, 0.99]}}``.
         lr: Peak learning rate.
-        momentum: SGD momentum.
-        nesterov: Use Nesterov momentum with SGD.
-        weight_decay: Weight decay of the network's weights (not of BN and biases, not of extra parameters).
-        scheduler: ``"constant"``, ``"cosine"`` (to zero over the run) or ``"onecycle"`` (linear warm-up
-            over ``warmup_fraction`` of the steps, then linear decay to zero), stepped every batch.
-        warmup_fraction: Share of the steps spent warming up (cosine and onecycle).
+        weight_decay: Weight decay of the network's weights (not of BN and biases, not of extra parameters);
+            every group sets its own, so the optimiser's ``weight_decay`` argument has no effect.
+        lr_scheduler: Builds the per-step schedule, called with the optimiser and the run's number of optimiser
+            steps; ``None`` keeps the rate constant. Default: :class:`~lightning_unlearn.models.optim.WarmupLinearDecay`
+            (one-cycle: linear warm-up over 15 % of the steps, linear decay to zero);
+            :class:`~lightning_unlearn.models.optim.WarmupCosineDecay` anneals along a cosine instead.
         channels_last: Run convolutions in the channels-last memory format (faster on GPUs with bf16).
         compile: Compile the network with ``torch.compile`` at the start of ``fit`` (``nn.Module.compile``: the
             state dict and checkpoints keep their keys). Pays off on long GPU runs; the first steps are slower.
@@ -60,32 +65,24 @@ class NetworkModule(pl.LightningModule):
         num_classes: int = 10,
         in_channels: int = 3,
         arch_kwargs: dict[str, Any] | None = None,
-        optimizer: OptimizerName = "sgd",
+        optimizer: OptimizerCallable = NesterovSGD,
         lr: float = 0.05,
-        momentum: float = 0.9,
-        nesterov: bool = True,
         weight_decay: float = 5e-4,
-        scheduler: SchedulerName = "onecycle",
-        warmup_fraction: float = 0.15,
+        lr_scheduler: ScheduleCallable | None = WarmupLinearDecay,
         channels_last: bool = False,
         compile: bool = False,
     ) -> None:
         super().__init__()
         if lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
-        if not 0.0 <= warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction}")
         self.arch = arch
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.arch_kwargs = dict(arch_kwargs or {})
-        self.optimizer_name = optimizer
+        self.optimizer = optimizer
         self.lr = lr
-        self.momentum = momentum
-        self.nesterov = nesterov
         self.weight_decay = weight_decay
-        self.scheduler_name = scheduler
-        self.warmup_fraction = warmup_fraction
+        self.lr_scheduler = lr_scheduler
         self.channels_last = channels_last
         self.compile_network = compile
         self._resumed_rng: dict[str, Any] | None = None  # set by on_load_checkpoint, applied by on_train_start
@@ -96,6 +93,8 @@ class NetworkModule(pl.LightningModule):
         if "_class_path" not in self.hparams:
             # The record LightningCLI writes for the modules it builds; with it, `lightning-unlearn test
             # --ckpt_path` and `load_from_checkpoint` also work for modules built in Python.
+            # Injected classes and callables are recorded as the CLI records them: checkpoints stay plain data.
+            self.hparams.update({key: injected_record(value) for key, value in self.hparams.items()})
             self.hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
             self.hparams["_instantiator"] = "lightning.pytorch.cli.instantiate_module"
         self.net: FeatureClassifier = self.build_network()
@@ -242,27 +241,14 @@ class NetworkModule(pl.LightningModule):
         ]
 
     def configure_optimizers(self) -> Any:
-        """The configured optimiser over :meth:`optimizer_param_groups`, with a per-step schedule."""
+        """The injected optimiser over :meth:`optimizer_param_groups`, with the injected schedule stepped per batch."""
         groups = [g for g in self.optimizer_param_groups() if g["params"]]
         if not groups:
             raise ValueError(f"{type(self).__name__} has no trainable parameters")
-        opt: torch.optim.Optimizer
-        if self.optimizer_name == "sgd":
-            opt = torch.optim.SGD(
-                groups, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov and self.momentum > 0
-            )
-        elif self.optimizer_name == "adam":
-            opt = torch.optim.Adam(groups, lr=self.lr)
-        elif self.optimizer_name == "adamw":
-            opt = torch.optim.AdamW(groups, lr=self.lr)
-        else:
-            raise ValueError(f"unknown optimizer {self.optimizer_name!r}; expected sgd, adam or adamw")
-        if self.scheduler_name == "constant":
+        opt = self.optimizer(groups, lr=self.lr)  # type: ignore[call-arg]
+        if self.lr_scheduler is None:
             return opt
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.warmup_fraction * total)
-        schedule = _lr_schedule(self.scheduler_name, total, warmup)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        scheduler = self.lr_scheduler(opt, max(1, int(self.trainer.estimated_stepping_batches)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # ----------------------------------------------------------------------------------------------- provenance
@@ -312,15 +298,3 @@ class NetworkModule(pl.LightningModule):
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
-
-
-def _lr_schedule(name: str, total: int, warmup: int) -> Any:
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        if name == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-        return max(0.0, 1.0 - progress)
-
-    return factor

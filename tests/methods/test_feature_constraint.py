@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
 from lightning_unlearn.data import Batch, ForgetSpec
+from lightning_unlearn.losses import ConstrainedWeighting, FixedWeights, unlikelihood
 from lightning_unlearn.methods import FeatureConstraintUnlearner, Retrain
-from lightning_unlearn.methods.feature_constraint import unlikelihood
 from lightning_unlearn.models.checkpoint import CheckpointError
 from tests.conftest import MODEL_ARGS, synthetic_datamodule, tiny_trainer
 
@@ -65,7 +67,7 @@ def test_teacher_mode_survives_train_and_eval_switches(original_ckpt, teacher_no
 
 
 def test_loss_terms_and_weights(original_ckpt):
-    model = _unlearner(original_ckpt, balancer="fixed", balancer_kwargs={"weights": [2.0, 3.0]})
+    model = _unlearner(original_ckpt, balancer=functools.partial(FixedWeights, weights=[2.0, 3.0]))
     dm = synthetic_datamodule()
     dm.setup("fit")
     forget = dm.prepare_batch(dm.eval_sets["forget"].__getitems__(list(range(8))))
@@ -92,8 +94,8 @@ def test_unlikelihood_share_mixes_the_forget_loss_per_sample(original_ckpt):
     dm.setup("fit")
     forget = dm.prepare_batch(dm.eval_sets["forget"].__getitems__(list(range(8))))
     retain = dm.prepare_batch(dm.eval_sets["retain"].__getitems__(list(range(8))))
-    plain = _unlearner(original_ckpt, balancer="fixed")
-    mixed = _unlearner(original_ckpt, balancer="fixed", unlikelihood_share=0.25)
+    plain = _unlearner(original_ckpt, balancer=FixedWeights)
+    mixed = _unlearner(original_ckpt, balancer=FixedWeights, unlikelihood_share=0.25)
     plain.eval(), mixed.eval()  # batch norm on running statistics: the same logits in and outside loss()
     with torch.no_grad():
         logits = mixed.net(mixed._format(forget.inputs))
@@ -133,7 +135,8 @@ def test_unlearning_forgets_the_class_and_keeps_the_rest(original_ckpt, tmp_path
         (dict(original_ckpt=None), ValueError, "set original_ckpt"),
         (dict(original_ckpt="missing.ckpt"), CheckpointError, "checkpoint not found"),
         (dict(distance="kl"), ValueError, "unknown feature distance"),
-        (dict(balancer="magic"), ValueError, "unknown balancer"),
+        (dict(balancer=functools.partial(FixedWeights, weights=[1.0])), ValueError, "LossBalancer of 2 losses"),
+        (dict(balancer=torch.nn.Identity), ValueError, "LossBalancer of 2 losses"),
         (dict(unlikelihood_share=1.5), ValueError, r"unlikelihood_share must lie in \[0, 1\]"),
         (dict(unlikelihood_share=-0.1), ValueError, r"unlikelihood_share must lie in \[0, 1\]"),
     ],
@@ -220,11 +223,11 @@ def test_cached_teacher_features_are_the_teachers_features_of_each_forget_image(
 def test_constrained_balance_needs_the_holdout_control_and_moves_the_forget_weight(original_ckpt, tmp_path):
     from lightning_unlearn.data import ForgetSpec
 
-    with pytest.raises(ValueError, match="balancer='constrained'"):
+    with pytest.raises(ValueError, match="ConstrainedWeighting raises"):
         tiny_trainer(tmp_path, max_epochs=1).fit(
-            _unlearner(original_ckpt, balancer="constrained"), datamodule=synthetic_datamodule()
+            _unlearner(original_ckpt, balancer=ConstrainedWeighting), datamodule=synthetic_datamodule()
         )
-    model = _unlearner(original_ckpt, balancer="constrained", balancer_lr=0.5)
+    model = _unlearner(original_ckpt, balancer=ConstrainedWeighting, balancer_lr=0.5)
     dm = synthetic_datamodule(ForgetSpec(classes=[0]), holdout_fraction=0.2)
     trainer = tiny_trainer(tmp_path, max_epochs=2)
     trainer.fit(model, datamodule=dm)
