@@ -44,14 +44,16 @@ class NetworkModule(pl.LightningModule):
         num_classes: Output classes (the CLI links it from the data module).
         in_channels: Image channels (linked likewise).
         arch_kwargs: Extra arguments of the architecture, e.g. ``{"width": 16}``.
-        optimizer: Builds the optimiser from the parameter groups, called with ``lr=lr`` (which wins over an
-            ``lr`` in its own arguments). Default: SGD with Nesterov momentum 0.9. In YAML a class path with its
-            arguments, e.g. ``{class_path: torch.optim.AdamW, init_args: {betas: [0.9, 0.99]}}``.
+        optimizer: Builds the optimiser from the parameter groups, called with ``lr=lr`` (an ``lr`` or
+            ``weight_decay`` among its own arguments has no effect). Default: SGD with Nesterov momentum 0.9.
+            In YAML a class path with its arguments, e.g. ``{class_path: torch.optim.AdamW, init_args: {betas:
+            [0.9, 0.99]}}``.
         lr: Peak learning rate.
         weight_decay: Weight decay of the network's weights (not of BN and biases, not of extra parameters);
             every group sets its own, so the optimiser's ``weight_decay`` argument has no effect.
-        lr_scheduler: Builds the per-step schedule, called with the optimiser and the run's number of optimiser
-            steps; ``None`` keeps the rate constant. Default: :class:`~lightning_unlearn.models.optim.WarmupLinearDecay`
+        lr_scheduler: Builds the per-step schedule, called with the optimiser and ``total_steps=`` the run's
+            number of optimiser steps (torch's own schedules take no ``total_steps`` and are refused); ``None``
+            keeps the rate constant. Default: :class:`~lightning_unlearn.models.optim.WarmupLinearDecay`
             (one-cycle: linear warm-up over 15 % of the steps, linear decay to zero);
             :class:`~lightning_unlearn.models.optim.WarmupCosineDecay` anneals along a cosine instead.
         channels_last: Run convolutions in the channels-last memory format (faster on GPUs with bf16).
@@ -248,7 +250,17 @@ class NetworkModule(pl.LightningModule):
         opt = self.optimizer(groups, lr=self.lr)  # type: ignore[call-arg]
         if self.lr_scheduler is None:
             return opt
-        scheduler = self.lr_scheduler(opt, max(1, int(self.trainer.estimated_stepping_batches)))
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        try:
+            scheduler = self.lr_scheduler(opt, total_steps=total_steps)  # type: ignore[call-arg]
+        except TypeError as err:
+            if "total_steps" not in str(err):
+                raise
+            raise TypeError(
+                f"lr_scheduler is called as lr_scheduler(optimizer, total_steps=<the run's optimiser steps>) and "
+                f"stepped every batch; {self.lr_scheduler!r} takes no total_steps. Use WarmupLinearDecay, "
+                "WarmupCosineDecay (lightning_unlearn.models.optim) or a schedule class of that signature"
+            ) from err
         return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # ----------------------------------------------------------------------------------------------- provenance

@@ -3,14 +3,18 @@
 A module receives its optimiser and learning-rate schedule as callables, the way ``LightningCLI`` injects
 them (``OptimizerCallable``): in YAML ``optimizer: {class_path: torch.optim.AdamW, init_args: {betas: [0.9,
 0.99]}}``, in Python ``functools.partial(torch.optim.AdamW, betas=(0.9, 0.99))`` or the class itself. The module
-calls ``optimizer(param_groups, lr=module.lr)`` and ``lr_scheduler(optimizer, total_steps)``: the peak learning
-rate and the step count are known only at run time (a method derives its rate from the original model's; the
-count depends on the data), so they are the call's arguments, never the config's.
+calls ``optimizer(param_groups, lr=module.lr)`` and ``lr_scheduler(optimizer, total_steps=n)``: the peak
+learning rate and the step count are known only at run time (a method derives its rate from the original model's;
+the count depends on the data), so they are the call's arguments, never the config's. An ``lr`` or
+``weight_decay`` among the optimiser's own arguments has no effect (the module's ``lr`` and its parameter groups'
+decay win). A schedule class must take ``total_steps`` by that name: torch's own schedules do not, and are refused
+with a clear error rather than handed the step count in some other argument.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,7 +25,7 @@ from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 #: Builds the optimiser from parameter groups; called with ``lr=`` the module's learning rate.
 OptimizerCallable = Callable[[Iterable[Any]], Optimizer]
-#: Builds the per-step schedule from the optimiser and the run's number of optimiser steps.
+#: Builds the per-step schedule from the optimiser and, by keyword, ``total_steps``: the run's optimiser steps.
 ScheduleCallable = Callable[[Optimizer, int], LRScheduler]
 
 
@@ -59,7 +63,16 @@ class _WarmupSchedule(LambdaLR):
             raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction}")
         self.total_steps = total_steps
         self.warmup_steps = int(warmup_fraction * total_steps)
-        super().__init__(optimizer, self.factor)
+        # a plain function, not the bound method: LambdaLR then saves no state of it, and a resumed run keeps
+        # the step count computed for it (state_dict leaves total_steps and warmup_steps out)
+        super().__init__(optimizer, lambda step: self.factor(step))
+
+    def state_dict(self) -> dict[str, Any]:
+        """LambdaLR's state without the step plan, which a resumed run computes afresh."""
+        state = super().state_dict()
+        for key in ("total_steps", "warmup_steps"):
+            state.pop(key, None)
+        return state
 
     def factor(self, step: int) -> float:
         """Multiplier of the peak learning rate at ``step``."""
@@ -113,25 +126,34 @@ def injected_record(value: Any) -> Any:
     back into the same callable. Anything else is returned unchanged.
 
     Raises:
-        ValueError: For a callable no import path can rebuild (a lambda, a local function, a partial with
-            positional arguments).
+        ValueError: For a callable the CLI cannot rebuild: a lambda, a local function, a function without a
+            return annotation, a partial of a function or with positional arguments.
     """
     if isinstance(value, functools.partial):
         if value.func.__module__.startswith("jsonargparse") and value.args and isinstance(value.args[-1], type):
             # jsonargparse's own partial of a configured class (``load_from_checkpoint`` builds these)
-            return {"class_path": injected_record(value.args[-1])["class_path"], "init_args": dict(value.keywords)}
-        if value.args:
-            raise ValueError(f"cannot record {value!r} in a checkpoint: give its arguments by keyword")
-        record = injected_record(value.func)
-        path = record["class_path"] if isinstance(record, dict) else record
-        return {"class_path": path, "init_args": dict(value.keywords)}
-    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
-        qualname = value.__qualname__
-        if "<" in qualname:
+            return {"class_path": _import_path(value.args[-1]), "init_args": dict(value.keywords)}
+        if value.args or not isinstance(value.func, type):
             raise ValueError(
-                f"cannot record {qualname!r} in a checkpoint: pass a class, a module-level function or a "
-                "functools.partial of one"
+                f"cannot record {value!r} in a checkpoint: use a functools.partial of a class, arguments by keyword"
             )
-        path = f"{value.__module__}.{qualname}"
-        return {"class_path": path} if isinstance(value, type) else path
+        return {"class_path": _import_path(value.func), "init_args": dict(value.keywords)}
+    if isinstance(value, type):
+        return {"class_path": _import_path(value)}
+    if callable(value) and hasattr(value, "__qualname__"):
+        path = _import_path(value)
+        if inspect.signature(value).return_annotation is inspect.Signature.empty:
+            # the CLI's parser accepts a function for a callable argument only by its annotated return type
+            raise ValueError(f"cannot record {path!r} in a checkpoint: annotate its return type")
+        return path
     return value
+
+
+def _import_path(value: Any) -> str:
+    qualname = value.__qualname__
+    if "<" in qualname:
+        raise ValueError(
+            f"cannot record {qualname!r} in a checkpoint: pass a class, a module-level function or a "
+            "functools.partial of a class"
+        )
+    return f"{value.__module__}.{qualname}"

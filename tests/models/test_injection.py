@@ -105,6 +105,34 @@ def test_schedules_warm_up_then_decay_to_zero():
         WarmupLinearDecay(opt, total_steps=0)
 
 
+def test_a_torch_schedule_without_total_steps_is_refused_not_fed_the_step_count(tmp_path):
+    # ExponentialLR's second argument is gamma: handed the step count there, the rate would explode
+    module = ClassifierModule(**MODEL_ARGS, lr_scheduler=functools.partial(torch.optim.lr_scheduler.ExponentialLR))
+    with pytest.raises(TypeError, match="takes no total_steps"):
+        _optimizer_and_schedule(module, tmp_path)
+
+
+def test_the_schedule_state_leaves_the_step_plan_to_the_resumed_run():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    first = WarmupLinearDecay(opt, total_steps=10, warmup_fraction=0.0)
+    for _ in range(4):
+        opt.step()
+        first.step()
+    state = first.state_dict()
+    assert "total_steps" not in state and "warmup_steps" not in state
+    longer = WarmupLinearDecay(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), total_steps=20)
+    longer.load_state_dict(state)
+    assert longer.total_steps == 20 and longer.last_epoch == 4
+
+
+def _unannotated(params, lr):
+    return torch.optim.SGD(params, lr=lr)
+
+
+def _annotated(params, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr)
+
+
 def test_callables_no_import_path_rebuilds_are_refused(original_ckpt):
     with pytest.raises(ValueError, match=r"cannot record .*lambda"):
         FeatureConstraintUnlearner(
@@ -112,8 +140,12 @@ def test_callables_no_import_path_rebuilds_are_refused(original_ckpt):
         )
     with pytest.raises(ValueError, match="by keyword"):
         injected_record(functools.partial(FixedWeights, [1.0, 1.0]))
+    with pytest.raises(ValueError, match="partial of a class"):
+        injected_record(functools.partial(_unannotated, lr=0.1))
+    with pytest.raises(ValueError, match="annotate its return type"):
+        injected_record(_unannotated)
     assert injected_record(ConstrainedWeighting) == {
         "class_path": "lightning_unlearn.losses.balancers.ConstrainedWeighting"
     }
     assert injected_record(torch.optim.Adam) == {"class_path": "torch.optim.adam.Adam"}
-    assert injected_record(math.cos) == "math.cos" and injected_record(3) == 3
+    assert injected_record(_annotated) == f"{__name__}._annotated" and injected_record(3) == 3
