@@ -45,9 +45,12 @@ bench-mem: install cifar10-data ## Memorised-regime CIFAR-10 benchmark: tuned me
 tune-mem: install cifar10-data ## Re-choose every method's recipe for bench-mem on the validation set (writes configs/bench/cifar10_mem/tuned/)
 	$(VENV)/bin/lightning-unlearn tune --config configs/bench/cifar10_mem/tune.yaml
 	$(VENV)/bin/lightning-unlearn tune --config configs/bench/cifar10_mem/tune_round2.yaml
-	$(VENV)/bin/python benchmarks/apply_tuning_round.py runs/bench/cifar10_mem_tuning/tuning.json \
-		runs/bench/cifar10_mem_tuning_round2/tuning.json runs/bench/cifar10_mem_tuning_round2/recipes \
-		configs/bench/cifar10_mem/tuned --config configs/bench/cifar10_mem/tune_round2.yaml
+	$(VENV)/bin/python benchmarks/retrain_spread.py configs/bench/cifar10_mem/tune.yaml --references 8 \
+		--out runs/bench/cifar10_mem_retrain_spread.json
+	$(VENV)/bin/python benchmarks/choose_recipes.py runs/bench/cifar10_mem_retrain_spread.json \
+		runs/bench/cifar10_mem_tuning/tuning.json runs/bench/cifar10_mem_tuning_round2/tuning.json \
+		--methods_dir configs/bench/cifar10_mem/methods --recipes configs/bench/cifar10_mem/tuned \
+		--out docs/results/cifar10_mem_choice.json
 
 bench: install ## The earlier CPU grid (under-fitting small CNN, untuned recipes; every method x 3 seeds, 2 scenarios)
 	@if [ -f ../shared/data/cifar10_jpeg.npz ]; then \
@@ -99,7 +102,7 @@ lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check lightning_unlearn tests benchmarks
 	$(VENV)/bin/ruff format --check lightning_unlearn tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py benchmarks/gpu_last_batch.py benchmarks/apply_tuning_round.py
+	$(VENV)/bin/mypy benchmarks/gpu_bench.py benchmarks/gpu_carry.py benchmarks/throughput.py benchmarks/gpu_last_batch.py benchmarks/choose_recipes.py benchmarks/retrain_spread.py
 
 clean: ## Remove runs/ and caches (keeps .venv, .venv-rehearsal and .gpu)
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
