@@ -14,9 +14,11 @@ MIA on the validation set 3.5 above (``benchmarks/retrain_spread.py``), so that 
 one model's noise. This script chooses again among the candidates the rounds already ran (no new run, the test
 set never read), every method by the same rule: the lowest validation Avg.Gap (UA, RA, TA_val, MIA_val) to the
 mean of all retrained models (the retrained model and the reference models, the ``ensemble_target`` of
-``retrain_spread.py``'s JSON). A candidate run in several rounds (same knobs, same seed) counts once, with the
-first round's figures. It rewrites every recipe in ``--recipes``, headed by the choice, its score, and the
-candidate the one retrained model would have chosen where that differs.
+``retrain_spread.py``'s JSON). A candidate whose knobs (the same overrides, literally) ran in several rounds counts
+once, with the first round's figures; knobs that differ only by spelling out a default count as separate
+candidates, as the rounds ran them. Every candidate of a method must come from the same seed. It rewrites every
+recipe in ``--recipes``, headed by the choice, its score, and the candidate the one retrained model would have
+chosen where that differs.
 """
 
 from __future__ import annotations
@@ -40,13 +42,22 @@ def _knobs(overrides: Mapping[str, Any]) -> str:
 
 
 def candidates(rounds: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Every scored candidate of every round per (scenario, method), each once, tagged with its round's name."""
+    """Every scored candidate of every round per (scenario, method), each once, tagged with its round's name.
+
+    Raises:
+        ValueError: When a method's candidates ran on different seeds (their gaps would not be comparable).
+    """
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for tuning in rounds:
         for row in tuning["rows"]:
             if "score" not in row or row["score"] != row["score"]:  # failed candidates carry no (or a NaN) score
                 continue
             group = found.setdefault((row["scenario"], row["method"]), [])
+            if group and row["seed"] != group[0]["seed"]:
+                raise ValueError(
+                    f"{row['scenario']} {row['method']}: candidates on seeds {group[0]['seed']} and {row['seed']} "
+                    f"({tuning['meta']['name']}); choose among candidates of one seed"
+                )
             if all(c["overrides"] != row["overrides"] for c in group):
                 group.append({**row, "round": tuning["meta"]["name"]})
     return found

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -66,7 +67,15 @@ def typicality(retrain: Mapping[str, float], references: Sequence[Mapping[str, f
     out = {}
     for k in FIGURES:
         spread = _mean_std([float(r[k]) for r in references])
-        z = (float(retrain[k]) - spread["mean"]) / spread["std"] if spread["std"] > 0 else 0.0
+        difference = float(retrain[k]) - spread["mean"]
+        # without spread, any difference is infinitely many standard deviations
+        z = (
+            difference / spread["std"]
+            if spread["std"] > 0
+            else math.copysign(math.inf, difference)
+            if difference
+            else 0.0
+        )
         out[k] = {"retrain": float(retrain[k]), **spread, "z": z}
     return out
 
@@ -138,6 +147,7 @@ def study(found: Mapping[str, Mapping[str, Any]], results: Sequence[Mapping[str,
         rows = [r for r in results if r["scenario"] == scenario and r["method"] != "retrain"]
         out[scenario] = {
             "references": len(refs),
+            "retrained_models": [{"method": m.get("method", ""), **{k: float(m[k]) for k in FIGURES}} for m in models],
             "floor": floor(retrain, refs),
             "retrain_vs_references": typicality(retrain, refs),
             "ensemble_target": target,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -8,15 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.paths import ROOT
+from tests.paths import benchmark_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("choose_recipes", ROOT / "benchmarks" / "choose_recipes.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("choose_recipes")
 
 
 TARGET = {"UA": 40.0, "RA": 99.0, "TA_val": 62.0, "MIA_val": 50.0}
@@ -101,3 +96,32 @@ def test_main_rewrites_every_recipe_and_refuses_a_scenario_without_a_target(tmp_
     written = sorted(p.relative_to(recipes).as_posix() for p in recipes.rglob("*.yaml"))
     assert written == ["class_0/ft.yaml", "random/ft.yaml", "random/ga.yaml"]
     assert yaml.safe_load((recipes / "class_0" / "ft.yaml").read_text())["model"]["init_args"]["lr"] == 0.3
+
+
+@pytest.mark.parametrize("metric", ["UA", "RA", "TA_val", "MIA_val"])
+def test_every_selection_metric_counts(metric: str):
+    choose = _module()
+    # "off" misses the target by 10 on one metric only (gap 2.5), "near" by 2 on all four (gap 2)
+    off = _row("m", 0.1, TARGET["TA_val"], 0.0)
+    off[metric] = TARGET[metric] + 10
+    near = _row("m", 0.2, TARGET["TA_val"], 0.0, **{k: v + 2 for k, v in TARGET.items()})
+    (choice,) = choose.choose(choose.candidates([_round("r1", off, near)]), {"random": TARGET})
+    assert choice["chosen"]["overrides"] == {"model.init_args.lr": 0.2}
+    assert choice["chosen"]["score_mean"] == pytest.approx(2.0)
+
+
+def test_each_scenario_is_scored_against_its_own_target():
+    choose = _module()
+    rows = [_row("m", lr, ta, 0.0, scenario=s) for s in ("random", "class_0") for lr, ta in ((0.1, 62.0), (0.2, 70.0))]
+    targets = {"random": TARGET, "class_0": {**TARGET, "TA_val": 70.0}}
+    chosen = {
+        c["scenario"]: c["chosen"]["overrides"]
+        for c in choose.choose(choose.candidates([_round("r1", *rows)]), targets)
+    }
+    assert chosen == {"random": {"model.init_args.lr": 0.1}, "class_0": {"model.init_args.lr": 0.2}}
+
+
+def test_candidates_of_one_method_on_different_seeds_are_refused():
+    choose = _module()
+    with pytest.raises(ValueError, match="candidates on seeds 0 and 1"):
+        choose.candidates([_round("r1", _row("m", 0.1, 62.0, 1.0)), _round("r2", _row("m", 0.2, 62.0, 1.0, seed=1))])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,29 +13,19 @@ import pytest
 import yaml
 
 from lightning_unlearn.cli import cli_main
-from tests.paths import ROOT
+from tests.paths import benchmark_module
 
 BENCH_CONFIG = "configs/bench/cifar10_gpu/bench.yaml"
 
 
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def bench():
-    return _load("gpu_bench")
+    return benchmark_module("gpu_bench")
 
 
 @pytest.fixture(scope="module")
 def carry():
-    return _load("gpu_carry")
+    return benchmark_module("gpu_carry")
 
 
 # ------------------------------------------------------------------------------------------------ plan
@@ -285,7 +274,7 @@ def test_travelling_bytes_count_tracked_and_unignored_files_and_the_carried_fold
 def test_throughput_runs_both_sides_with_the_gpu_settings_on_the_cpu(tmp_path):
     import torch
 
-    throughput = _load("throughput")
+    throughput = benchmark_module("throughput")
     setup = throughput.Setup(batch=8, channels_last=True, data_on_device=True, synthetic_per_class=4)
     results = throughput.compare(setup, steps=2, warmup=1, repeats=1, original=str(tmp_path / "original.ckpt"))
     for kind in throughput.WORKLOADS:

@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from tests.paths import ROOT
+from tests.paths import benchmark_module
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("retrain_spread", ROOT / "benchmarks" / "retrain_spread.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("retrain_spread")
 
 
 def _model(
@@ -61,3 +55,9 @@ def test_rows_are_rescored_against_the_target_and_ranked_both_ways():
     assert out["a"]["avg_gap_ensemble"] == 0.0 and out["a"]["rank_ensemble"] == 1 and out["a"]["rank_retrain"] == 2
     assert out["b"]["avg_gap_ensemble"] == pytest.approx((8 + 4) / 4 / 2)
     assert out["b"]["avg_gap"] == pytest.approx(1.5) and out["b"]["rank_retrain"] == 1 and out["b"]["seeds"] == 2
+
+
+def test_a_retrained_model_unlike_references_without_spread_is_infinitely_far():
+    spread = _module()
+    z = spread.typicality(_model(ua=100.0), [_model(ua=99.0), _model(ua=99.0)])
+    assert z["UA"]["z"] == float("inf")
