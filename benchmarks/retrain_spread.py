@@ -17,8 +17,10 @@ unlearners too. This script reports, per scenario:
   and how many standard deviations apart: whether the one model every gap is measured to is a typical draw;
 * **the mean of all retrained models** (the retrained model and the references), figure by figure, and the
   floor of that target (each retrained model against the mean of the others, left out in turn);
+* **retraining's own time**: the seconds of each retrained model (the same recipe and data, other seeds), so a
+  method's share of retraining's time can be read against how much retraining's time itself varies;
 * with ``--results``, **the grid's rows rescored** against that mean, next to their Avg.Gap to the one
-  retrained model.
+  retrained model, with their seconds as a share of the retrained models' mean seconds.
 
 It changes no result of the grid. The mean's validation figures are what ``benchmarks/choose_recipes.py``
 chooses the benchmark's recipes by (never the test set's). Writes the tables as JSON and Markdown.
@@ -95,8 +97,20 @@ def leave_one_out_floor(models: Sequence[Mapping[str, float]]) -> dict[str, dict
     return {"avg_gap": _mean_std(gaps), "avg_gap_val": _mean_std(gaps_val)}
 
 
-def rescore(rows: Sequence[Mapping[str, Any]], target: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Per method: Avg.Gap to the one retrained model (as the grid scored it) and to ``target``, over its seeds."""
+def retrain_time(models: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The seconds of the retrained model (the first) and their mean, std, least and most over all ``models``."""
+    seconds = [float(m["seconds"]) for m in models]
+    return {"retrained_model": seconds[0], **_mean_std(seconds), "min": min(seconds), "max": max(seconds)}
+
+
+def rescore(
+    rows: Sequence[Mapping[str, Any]], target: Mapping[str, float], retrain_seconds: float | None = None
+) -> list[dict[str, Any]]:
+    """Per method: Avg.Gap to the one retrained model (as the grid scored it) and to ``target``, over its seeds.
+
+    With ``retrain_seconds`` (the retrained models' mean seconds), also the method's mean seconds as a share of it
+    (``time_share``).
+    """
     methods: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         methods.setdefault(str(row["method"]), []).append(row)
@@ -109,6 +123,9 @@ def rescore(rows: Sequence[Mapping[str, Any]], target: Mapping[str, float]) -> l
         ):
             spread = _mean_std(values)
             entry[name], entry[f"{name}_std"] = spread["mean"], spread["std"]
+        if retrain_seconds:
+            entry["seconds"] = statistics.fmean(float(m["seconds"]) for m in members)
+            entry["time_share"] = entry["seconds"] / retrain_seconds
         out.append(entry)
     for key in ("avg_gap", "avg_gap_ensemble"):
         for rank, entry in enumerate(sorted(out, key=lambda e: e[key]), start=1):
@@ -147,12 +164,15 @@ def study(found: Mapping[str, Mapping[str, Any]], results: Sequence[Mapping[str,
         rows = [r for r in results if r["scenario"] == scenario and r["method"] != "retrain"]
         out[scenario] = {
             "references": len(refs),
-            "retrained_models": [{"method": m.get("method", ""), **{k: float(m[k]) for k in FIGURES}} for m in models],
+            "retrained_models": [
+                {"method": m.get("method", ""), **{k: float(m[k]) for k in (*FIGURES, "seconds")}} for m in models
+            ],
             "floor": floor(retrain, refs),
             "retrain_vs_references": typicality(retrain, refs),
             "ensemble_target": target,
             "ensemble_floor": leave_one_out_floor(models),
-            "rows": rescore(rows, target),
+            "retrain_seconds": (time := retrain_time(models)),
+            "rows": rescore(rows, target, time["mean"]),
         }
     return out
 
@@ -185,18 +205,26 @@ def markdown(tables: Mapping[str, Any]) -> str:
             f"{e['avg_gap_val']['mean']:.2f} ± {e['avg_gap_val']['std']:.2f}.",
             "",
         ]
+        s = t["retrain_seconds"]
+        lines += [
+            f"Retraining's time: the retrained model {s['retrained_model']:.1f} s; all {n + 1} retrained models "
+            f"{s['mean']:.1f} ± {s['std']:.1f} s ({s['min']:.1f} to {s['max']:.1f}).",
+            "",
+        ]
         if not t["rows"]:
             continue
         lines += [
             "The grid's rows against that mean:",
             "",
-            "| method | Avg.Gap to the retrained model | rank | Avg.Gap to the mean of the retrained models | rank |",
-            "| --- | --- | --- | --- | --- |",
+            "| method | Avg.Gap to the retrained model | rank | Avg.Gap to the mean of the retrained models | rank "
+            "| % of the retrained models' mean time |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for r in sorted(t["rows"], key=lambda r: r["avg_gap"]):
             lines.append(
                 f"| {r['method']} | {r['avg_gap']:.2f} ± {r['avg_gap_std']:.2f} | {r['rank_retrain']} | "
-                f"{r['avg_gap_ensemble']:.2f} ± {r['avg_gap_ensemble_std']:.2f} | {r['rank_ensemble']} |"
+                f"{r['avg_gap_ensemble']:.2f} ± {r['avg_gap_ensemble_std']:.2f} | {r['rank_ensemble']} | "
+                f"{100 * r['time_share']:.1f} |"
             )
         lines.append("")
     return "\n".join(lines)

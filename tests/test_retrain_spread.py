@@ -61,3 +61,14 @@ def test_a_retrained_model_unlike_references_without_spread_is_infinitely_far():
     spread = _module()
     z = spread.typicality(_model(ua=100.0), [_model(ua=99.0), _model(ua=99.0)])
     assert z["UA"]["z"] == float("inf")
+
+
+def test_retraining_time_spread_and_each_methods_share_of_its_mean():
+    spread = _module()
+    models = [{**_model(), "seconds": s} for s in (100.0, 80.0, 120.0)]
+    time = spread.retrain_time(models)
+    assert time["retrained_model"] == 100.0 and time["mean"] == pytest.approx(100.0)
+    assert (time["min"], time["max"]) == (80.0, 120.0) and time["std"] == pytest.approx(20.0)
+    rows = [{"method": "a", **_model(), "avg_gap": 1.0, "seconds": s} for s in (9.0, 11.0)]
+    (out,) = spread.rescore(rows, spread.ensemble_target(models), time["mean"])
+    assert out["seconds"] == pytest.approx(10.0) and out["time_share"] == pytest.approx(0.1)
