@@ -7,7 +7,8 @@
         --methods_dir configs/bench/cifar10_mem/methods --recipes configs/bench/cifar10_mem/tuned \
         --out docs/results/cifar10_mem_choice.json
 
-``lightning-unlearn tune`` scores a candidate by its validation Avg.Gap to the one retrained model. On the
+``lightning-unlearn tune`` scores a candidate by its validation Avg.Gap to the one retrained model unless given
+``reference_models``, and chooses within one round; this benchmark's rounds ran without it. On the
 memorised benchmark that model's validation figures are not typical of retraining: against 8 retrained models
 of other seeds, its validation accuracy on class 0 lies 3.7 standard deviations below theirs and its random-sample
 MIA on the validation set 3.5 above (``benchmarks/retrain_spread.py``), so that score rewards recipes that copy

@@ -39,8 +39,7 @@ from typing import Any
 import yaml
 
 from lightning_unlearn import grid
-from lightning_unlearn.experiment import build_rows
-from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap
+from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, mean_row
 from lightning_unlearn.shipped import locate
 
 #: The figures reported for each retrained model: the gap's metrics on the test and on the validation set.
@@ -84,7 +83,7 @@ def typicality(retrain: Mapping[str, float], references: Sequence[Mapping[str, f
 
 def ensemble_target(models: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """The mean of every figure over retrained models (the retrained model and its references)."""
-    return {k: statistics.fmean(float(m[k]) for m in models) for k in FIGURES}
+    return mean_row(models, FIGURES)
 
 
 def leave_one_out_floor(models: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
@@ -145,11 +144,7 @@ def retrained_rows(config: dict[str, Any], references: int) -> dict[str, dict[st
     for name, spec in scenarios.items():
         scenario = grid.prepare_scenario(workspace, name, spec, retrain, progress)
         grid.prepare_references(workspace, scenario, retrain, references, progress)
-        retrain_row = build_rows([scenario.retrain])[0]
-        refs = [
-            next(r for r in build_rows([scenario.retrain, ref]) if r["method"] == ref.name)
-            for ref in scenario.references
-        ]
+        retrain_row, *refs = grid.retrained_rows(scenario)
         found[name] = {"retrain": retrain_row, "references": refs}
     return found
 

@@ -337,6 +337,17 @@ def scenario_row(
     return row
 
 
+def retrained_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    """The report rows of the scenario's retrained model and of each of its reference models (exact unlearners).
+
+    Each reference is scored against the retrained model like any method; the retrained model's row comes first.
+    """
+    rows = build_rows([scenario.retrain])
+    for ref in scenario.references:
+        rows.append(next(r for r in build_rows([scenario.retrain, ref]) if r["method"] == ref.name))
+    return rows
+
+
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation over seeds of :data:`SUMMARY_KEYS`, per scenario and method."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -10,6 +10,11 @@ written as a config, ``<recipes_dir>/<scenario>/<method>.yaml``, headed by a com
 chosen; a grid with ``methods_dir: <recipes_dir>`` then reports the chosen recipes on other seeds, with the
 test set. Every run is cached with the grid's runs (same keys), so a tuning run and a grid share the original
 and retrained models.
+
+One retrained model is one draw: its validation figures carry its seed's noise, and a choice by the gap to it
+partly copies that noise. With ``reference_models: K`` the gap is measured to the mean of K + 1 retrained
+models instead (the retrained model and the retrain recipe with seeds 1..K, the grid's LiRA reference models,
+shared with it through the cache), at the cost of K more retrainings per scenario.
 """
 
 from __future__ import annotations
@@ -29,13 +34,15 @@ from lightning_unlearn.grid import (
     Scenario,
     Workspace,
     content_key,
+    prepare_references,
     prepare_scenario,
     prepare_workspace,
+    retrained_rows,
     run_method,
     scenario_row,
 )
 from lightning_unlearn.io import atomic_write_json, atomic_write_text
-from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS
+from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS, avg_gap, mean_row
 from lightning_unlearn.report import format_value
 from lightning_unlearn.shipped import locate
 
@@ -92,6 +99,14 @@ def _require_validation(scenario: Scenario) -> None:
         )
 
 
+def selection_target(scenario: Scenario) -> dict[str, float]:
+    """The validation figures the gap is measured to: the mean over the retrained model and the scenario's references.
+
+    Without references, the retrained model's own figures.
+    """
+    return mean_row(retrained_rows(scenario), SELECTION_GAP_METRICS)
+
+
 def tune_method(
     ws: Workspace,
     scenario: Scenario,
@@ -101,7 +116,13 @@ def tune_method(
     max_configs: int,
     progress: Progress,
 ) -> list[dict[str, Any]]:
-    """Run every candidate of one method on one scenario; one row per candidate, with its overrides and score."""
+    """Run every candidate of one method on one scenario; one row per candidate, with its overrides and score.
+
+    The score is the validation gap to :func:`selection_target`: ``avg_gap_val`` (to the retrained model) when the
+    scenario has no reference models, else ``avg_gap_val_mean`` (to the mean of all its retrained models).
+    """
+    target = selection_target(scenario) if scenario.references else None
+    score_name = "avg_gap_val" if target is None else "avg_gap_val_mean"
     method = Path(base_config).stem
     folder = ws.cache / "tuning" / scenario.name / method
     rows = []
@@ -116,21 +137,29 @@ def tune_method(
             continue
         row = scenario_row(scenario, result, seed)
         row = {k: row[k] for k in TUNING_KEYS if k in row} | {"method": method, "scenario": scenario.name}
-        row |= {"overrides": overrides, "config": str(config), "score": float(row["avg_gap_val"])}
+        if target is not None:
+            row["avg_gap_val_mean"] = avg_gap(row, target, SELECTION_GAP_METRICS)
+        row |= {"overrides": overrides, "config": str(config), "score": float(row[score_name])}
         progress.step(
-            label, f"{'cached' if cached else f'{result.seconds:.1f} s'}, avg_gap_val {row['score']:.2f}", cached
+            label, f"{'cached' if cached else f'{result.seconds:.1f} s'}, {score_name} {row['score']:.2f}", cached
         )
         rows.append(row)
     return rows
 
 
-def write_recipe(best: dict[str, Any], tried: int, path: Path) -> None:
-    """The chosen candidate's config, headed by why it was chosen."""
+def write_recipe(best: dict[str, Any], tried: int, path: Path, retrained_models: int = 1) -> None:
+    """The chosen candidate's config, headed by why it was chosen (``retrained_models``: how many the gap is to)."""
     text = Path(best["config"]).read_text()
     knobs = ", ".join(f"{k}={v}" for k, v in best["overrides"].items()) or "the base recipe"
+    to = (
+        f" to the mean of {retrained_models} retrained models ({best['score']:.2f}; to the retrained model alone "
+        f"{best['avg_gap_val']:.2f})"
+        if retrained_models > 1
+        else f" ({best['score']:.2f})"
+    )
     header = (
-        f"# Chosen by lightning-unlearn tune: {knobs}; lowest Avg.Gap on the validation set "
-        f"({best['score']:.2f}) of {tried} candidates on seed {best['seed']}, {best['RTE']:.1%} of retrain's time.\n"
+        f"# Chosen by lightning-unlearn tune: {knobs}; lowest Avg.Gap on the validation set{to} "
+        f"of {tried} candidates on seed {best['seed']}, {best['RTE']:.1%} of retrain's time.\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, header + text)
@@ -144,14 +173,18 @@ def tuning_markdown(rows: Sequence[dict[str, Any]], chosen: dict[tuple[str, str]
         "Scores: Avg.Gap with the validation set in place of the test set (never the test set).",
         "",
     ]
+    keys: tuple[str, ...] = TUNING_KEYS
+    if any("avg_gap_val_mean" in r for r in rows):
+        lines[-2] += " `avg_gap_val_mean`, the score: to the mean of the retrained models."
+        keys = (*TUNING_KEYS[:5], "avg_gap_val_mean", *TUNING_KEYS[5:])
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        lines += [f"## {scenario}", "", "| method | knobs | " + " | ".join(TUNING_KEYS) + " | chosen |"]
-        lines.append("| --- | --- | " + " | ".join("---" for _ in TUNING_KEYS) + " | --- |")
+        lines += [f"## {scenario}", "", "| method | knobs | " + " | ".join(keys) + " | chosen |"]
+        lines.append("| --- | --- | " + " | ".join("---" for _ in keys) + " | --- |")
         for r in rows:
             if r["scenario"] != scenario:
                 continue
             knobs = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in r["overrides"].items()) or "-"
-            cells = " | ".join(format_value(r.get(k)) for k in TUNING_KEYS)
+            cells = " | ".join(format_value(r.get(k)) for k in keys)
             mark = "yes" if chosen.get((scenario, r["method"])) is r else ""
             lines.append(f"| {r['method']} | {knobs} | {cells} | {mark} |")
         lines.append("")
@@ -167,6 +200,33 @@ def choose(tried: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
     return min(scored, key=lambda r: r["score"])
 
 
+def _tune_scenario(
+    ws: Workspace,
+    scenario: Scenario,
+    methods_dir: str,
+    search: Mapping[str, Mapping[str, Sequence[Any]]],
+    seed: int,
+    max_configs: int,
+    recipes_dir: str,
+    progress: Progress,
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
+    """Tune every method of ``search`` on one prepared scenario and write each method's choice; rows and choices."""
+    rows: list[dict[str, Any]] = []
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
+    for method, space in search.items():
+        base_config = str(Path(methods_dir) / f"{method}.yaml")
+        tried = tune_method(ws, scenario, base_config, space, seed, max_configs, progress)
+        for row in tried:
+            row["seed"] = seed
+        rows += tried
+        best = choose(tried, f"{scenario.name} {method}")
+        if best is not None:
+            chosen[(scenario.name, method)] = best
+            path = Path(recipes_dir) / scenario.name / f"{method}.yaml"
+            write_recipe(best, len(tried), path, 1 + len(scenario.references))
+    return rows, chosen
+
+
 def run_tuning(
     name: str,
     data: str,
@@ -180,6 +240,7 @@ def run_tuning(
     max_configs: int = 8,
     out_dir: str = "runs/bench",
     trainer: str | None = None,
+    reference_models: int = 0,
 ) -> dict[str, Any]:
     """Sweep every method's knobs on every scenario, choose by the validation gap, write the chosen recipes.
 
@@ -198,31 +259,31 @@ def run_tuning(
         max_configs: Most candidates a method may have (the same search budget for every method).
         out_dir: Parent folder of the results and of the run cache shared with grids.
         trainer: Optional YAML config applied to every run.
+        reference_models: ``K > 0``: score by the gap to the mean of ``K + 1`` retrained models (the retrained model
+            and the retrain recipe with seeds 1..K, shared through the cache with a grid's ``reference_models``), a
+            less noisy target for K more retrainings per scenario. 0 (default): to the retrained model alone.
 
     Returns:
         ``{"meta", "rows", "chosen"}``, as written to ``tuning.json``.
     """
+    if reference_models < 0:
+        raise ValueError(f"reference_models must be 0 or more, got {reference_models}")
     data, original, retrain, methods_dir = (locate(p) for p in (data, original, retrain, methods_dir))
     trainer = locate(trainer) if trainer else None
     total = sum(len(candidates(space, max_configs)) for space in search.values()) * len(scenarios)
-    progress = Progress(1 + len(scenarios) + total)
+    progress = Progress(1 + len(scenarios) * (1 + reference_models) + total)
     ws = prepare_workspace(data, original, next(iter(scenarios.values())), out_dir, trainer, progress)
     rows: list[dict[str, Any]] = []
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     for scenario_name, spec in scenarios.items():
         scenario = prepare_scenario(ws, scenario_name, spec, retrain, progress)
         _require_validation(scenario)
-        for method, space in search.items():
-            base_config = str(Path(methods_dir) / f"{method}.yaml")
-            tried = tune_method(ws, scenario, base_config, space, seed, max_configs, progress)
-            for row in tried:
-                row["seed"] = seed
-            rows += tried
-            best = choose(tried, f"{scenario_name} {method}")
-            if best is not None:
-                chosen[(scenario_name, method)] = best
-                write_recipe(best, len(tried), Path(recipes_dir) / scenario_name / f"{method}.yaml")
+        prepare_references(ws, scenario, retrain, reference_models, progress)
+        tuned = _tune_scenario(ws, scenario, methods_dir, search, seed, max_configs, recipes_dir, progress)
+        rows += tuned[0]
+        chosen |= tuned[1]
     meta = {"name": name, "seed": seed, "max_configs": max_configs, "selection": list(SELECTION_GAP_METRICS)}
+    meta |= {"reference_models": reference_models} if reference_models else {}
     results = write_tuning(Path(out_dir) / name, meta, rows, chosen)
     log.info(f"recipes: {recipes_dir}/<scenario>/<method>.yaml; table: {Path(out_dir) / name / 'tuning.md'}")
     return results

@@ -24,7 +24,7 @@ def _data_with_validation(tmp_path: Path, fraction: float = 0.25) -> str:
     return str(path)
 
 
-def _tune(tmp_path: Path, data: str, search: dict) -> dict:
+def _tune(tmp_path: Path, data: str, search: dict, **options) -> dict:
     return run_tuning(
         name="tiny",
         data=data,
@@ -35,6 +35,7 @@ def _tune(tmp_path: Path, data: str, search: dict) -> dict:
         search=search,
         recipes_dir=str(tmp_path / "recipes"),
         out_dir=str(tmp_path / "out"),
+        **options,
     )
 
 
@@ -70,6 +71,37 @@ def test_tuning_picks_the_lowest_validation_gap_and_writes_it_as_a_recipe(tmp_pa
     assert scenario_methods(["finetune"], str(tmp_path / "recipes"), "random") == [
         str(tmp_path / "recipes" / "finetune.yaml")
     ]
+
+
+def test_with_reference_models_the_gap_is_to_the_mean_of_the_retrained_models(tmp_path):
+    from lightning_unlearn import grid
+    from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS, avg_gap
+
+    data = _data_with_validation(tmp_path)
+    search = {"finetune": {"model.init_args.lr": [0.0001, 0.2]}}
+    result = _tune(tmp_path, data, search, reference_models=2)
+    assert result["meta"]["reference_models"] == 2
+    # the same scenario again, from the cache: the retrained model and the two references the tuning trained
+    progress = grid.Progress(10)
+    ws = grid.prepare_workspace(
+        data, f"{FIXTURES}/original.yaml", {"classes": [0]}, str(tmp_path / "out"), None, progress
+    )
+    scenario = grid.prepare_scenario(ws, "class_0", {"classes": [0]}, f"{FIXTURES}/retrain.yaml", progress)
+    grid.prepare_references(ws, scenario, f"{FIXTURES}/retrain.yaml", 2, progress)
+    retrained = grid.retrained_rows(scenario)
+    assert len(retrained) == 3 and len({r["TA_val"] for r in retrained}) > 1  # three models, not one thrice
+    target = {k: sum(r[k] for r in retrained) / 3 for k in SELECTION_GAP_METRICS}
+    rows = result["rows"]
+    for row in rows:
+        assert row["score"] == row["avg_gap_val_mean"] == pytest.approx(avg_gap(row, target, SELECTION_GAP_METRICS))
+    assert any(r["avg_gap_val_mean"] != pytest.approx(r["avg_gap_val"]) for r in rows)  # not the one model's gap
+    (chosen,) = result["chosen"]
+    assert chosen["score"] == min(r["score"] for r in rows)
+    header = (tmp_path / "recipes" / "class_0" / "finetune.yaml").read_text().splitlines()[0]
+    assert "to the mean of 3 retrained models" in header and f"({chosen['score']:.2f};" in header
+    assert "| avg_gap_val_mean |" in (tmp_path / "out" / "tiny" / "tuning.md").read_text()
+    with pytest.raises(ValueError, match="reference_models"):
+        _tune(tmp_path, data, search, reference_models=-1)
 
 
 def test_tuning_refuses_to_choose_without_a_validation_set(tmp_path):

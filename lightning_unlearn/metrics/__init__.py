@@ -15,7 +15,7 @@ from lightning_unlearn.metrics.divergence import (
     zrf_score,
     zrf_score_authors_code,
 )
-from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, run_time_ratio
+from lightning_unlearn.metrics.gap import GAP_METRICS, avg_gap, mean_row, run_time_ratio
 from lightning_unlearn.metrics.lira import LiRAResult, auc, lira_attack, logit_scaled_confidence, tpr_at_fpr
 from lightning_unlearn.metrics.mia import (
     confidence,
@@ -51,6 +51,7 @@ __all__ = [
     "logit_scaled_confidence",
     "loss_mia_accuracy",
     "mean_js_divergence",
+    "mean_row",
     "mia_efficacy",
     "mia_feature",
     "mia_metrics",

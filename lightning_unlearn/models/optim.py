@@ -54,7 +54,13 @@ class NesterovSGD(torch.optim.SGD):
 
 
 class _WarmupSchedule(LambdaLR):
-    """Linear warm-up over ``warmup_fraction`` of ``total_steps``, then :meth:`decay` of the progress to zero."""
+    """Linear warm-up over ``warmup_fraction`` of ``total_steps``, then :meth:`decay` of the progress to zero.
+
+    Args:
+        optimizer: The optimiser whose learning rate it scales.
+        total_steps: Optimiser steps of the run (the module passes ``trainer.estimated_stepping_batches``).
+        warmup_fraction: Share of the steps spent warming up.
+    """
 
     def __init__(self, optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.15) -> None:
         if total_steps < 1:
@@ -90,10 +96,7 @@ class _WarmupSchedule(LambdaLR):
 class WarmupLinearDecay(_WarmupSchedule):
     """One-cycle: linear warm-up over ``warmup_fraction`` of the steps, then linear decay to zero.
 
-    Args:
-        optimizer: The optimiser whose learning rate it scales.
-        total_steps: Optimiser steps of the run (the module passes ``trainer.estimated_stepping_batches``).
-        warmup_fraction: Share of the steps spent warming up.
+    Takes the arguments of every warm-up schedule (``optimizer``, ``total_steps``, ``warmup_fraction``).
     """
 
     @staticmethod
@@ -105,10 +108,7 @@ class WarmupLinearDecay(_WarmupSchedule):
 class WarmupCosineDecay(_WarmupSchedule):
     """Linear warm-up over ``warmup_fraction`` of the steps, then cosine annealing to zero.
 
-    Args:
-        optimizer: The optimiser whose learning rate it scales.
-        total_steps: Optimiser steps of the run (the module passes ``trainer.estimated_stepping_batches``).
-        warmup_fraction: Share of the steps spent warming up.
+    Takes the arguments of every warm-up schedule (``optimizer``, ``total_steps``, ``warmup_fraction``).
     """
 
     @staticmethod

@@ -18,6 +18,7 @@ from lightning_unlearn.metrics import (
     label_histogram,
     loss_mia_accuracy,
     mean_js_divergence,
+    mean_row,
     mia_efficacy,
     modified_entropy,
     run_time_ratio,
@@ -103,6 +104,13 @@ def test_avg_gap_and_run_time_ratio():
     assert avg_gap(row, retrain) == pytest.approx((2 + 2 + 1 + 4) / 4)
     assert run_time_ratio(3.0, 60.0) == pytest.approx(0.05)
     assert math.isnan(run_time_ratio(3.0, 0.0))
+
+
+def test_mean_row_averages_each_key_over_the_rows():
+    rows = [{"UA": 40.0, "TA": 60.0, "RA": 1.0}, {"UA": 44.0, "TA": 58.0, "RA": 9.0}]
+    assert mean_row(rows, ["UA", "TA"]) == {"UA": 42.0, "TA": 59.0}
+    with pytest.raises(ValueError, match="at least one row"):
+        mean_row([], ["UA"])
 
 
 def test_deduplicate_keeps_one_row_per_index_sorted():
