@@ -97,7 +97,14 @@ def leave_one_out_floor(models: Sequence[Mapping[str, float]]) -> dict[str, dict
 
 
 def retrain_time(models: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """The seconds of the retrained model (the first) and their mean, std, least and most over all ``models``."""
+    """How long retraining takes, over retrained models of one recipe and data (other seeds).
+
+    Args:
+        models: The retrained models' rows (``seconds``), the retrained model first.
+
+    Returns:
+        ``retrained_model`` (its seconds) and ``mean``, ``std``, ``min``, ``max`` over all ``models``.
+    """
     seconds = [float(m["seconds"]) for m in models]
     return {"retrained_model": seconds[0], **_mean_std(seconds), "min": min(seconds), "max": max(seconds)}
 
@@ -107,8 +114,15 @@ def rescore(
 ) -> list[dict[str, Any]]:
     """Per method: Avg.Gap to the one retrained model (as the grid scored it) and to ``target``, over its seeds.
 
-    With ``retrain_seconds`` (the retrained models' mean seconds), also the method's mean seconds as a share of it
-    (``time_share``).
+    Args:
+        rows: The grid's rows (``method``, the gap's figures, ``avg_gap``, ``seconds``), one per method and seed.
+        target: The figures to measure the gap to (:func:`ensemble_target`).
+        retrain_seconds: The retrained models' mean seconds; with it, each entry also has the method's mean
+            ``seconds`` and their share of it (``time_share``).
+
+    Returns:
+        One entry per method: ``seeds``, ``avg_gap``, ``avg_gap_ensemble`` (each with ``_std``), their ranks
+        (``rank_retrain``, ``rank_ensemble``) and, with ``retrain_seconds``, ``seconds`` and ``time_share``.
     """
     methods: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -132,7 +146,7 @@ def rescore(
     return out
 
 
-def retrained_rows(config: dict[str, Any], references: int) -> dict[str, dict[str, Any]]:
+def scenario_models(config: dict[str, Any], references: int) -> dict[str, dict[str, Any]]:
     """Per scenario: the retrained model's row and each reference's, scored like any method (cached runs)."""
     data, original, retrain = (locate(config[k]) for k in ("data", "original", "retrain"))
     scenarios = config["scenarios"]
@@ -150,7 +164,12 @@ def retrained_rows(config: dict[str, Any], references: int) -> dict[str, dict[st
 
 
 def study(found: Mapping[str, Mapping[str, Any]], results: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """The floor, the typicality and the rescored rows of every scenario."""
+    """Per scenario: the floor, the typicality, the ensemble target and its floor, retraining's time, the rows.
+
+    Args:
+        found: Per scenario, the retrained model's row and its references' (:func:`scenario_models`).
+        results: The grid's rows to rescore against the ensemble target (none: no ``rows``).
+    """
     out: dict[str, Any] = {}
     for scenario, parts in found.items():
         retrain, refs = parts["retrain"], parts["references"]
@@ -216,10 +235,10 @@ def markdown(tables: Mapping[str, Any]) -> str:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for r in sorted(t["rows"], key=lambda r: r["avg_gap"]):
+            share = f"{100 * r['time_share']:.1f}" if "time_share" in r else "-"
             lines.append(
                 f"| {r['method']} | {r['avg_gap']:.2f} ± {r['avg_gap_std']:.2f} | {r['rank_retrain']} | "
-                f"{r['avg_gap_ensemble']:.2f} ± {r['avg_gap_ensemble_std']:.2f} | {r['rank_ensemble']} | "
-                f"{100 * r['time_share']:.1f} |"
+                f"{r['avg_gap_ensemble']:.2f} ± {r['avg_gap_ensemble_std']:.2f} | {r['rank_ensemble']} | {share} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -239,7 +258,7 @@ def main() -> None:
         parser.error("--references must be at least 2 (a spread needs two models)")
     config = yaml.safe_load(Path(locate(args.grid_config)).read_text())
     results = json.loads(Path(args.results).read_text())["rows"] if args.results else []
-    tables = study(retrained_rows(config, args.references), results)
+    tables = study(scenario_models(config, args.references), results)
     text = markdown(tables)
     print(text)
     if args.out:

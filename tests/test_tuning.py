@@ -51,7 +51,8 @@ def test_tuning_picks_the_lowest_validation_gap_and_writes_it_as_a_recipe(tmp_pa
     }
     for row in rows:
         assert "TA" not in row and "MIA" not in row  # nothing from the test set is shown, let alone used
-        assert row["score"] == row["avg_gap_val"]
+        assert row["score"] == row["avg_gap_val"] and "avg_gap_val_mean" not in row
+    assert "reference_models" not in result["meta"]
     (chosen,) = result["chosen"]
     assert chosen["score"] == min(r["score"] for r in rows)
     # lr 1e-4 for one epoch leaves the class almost untouched; a larger step forgets it: the choice must differ
@@ -59,6 +60,7 @@ def test_tuning_picks_the_lowest_validation_gap_and_writes_it_as_a_recipe(tmp_pa
     recipe = tmp_path / "recipes" / "class_0" / "finetune.yaml"
     text = recipe.read_text()
     assert text.startswith("# Chosen by lightning-unlearn tune") and "of 4 candidates on seed 0" in text
+    assert f"validation set ({chosen['score']:.2f}) of 4" in text and "retrained models" not in text
     config = yaml.safe_load(text)
     assert config["model"]["init_args"]["lr"] == chosen["overrides"]["model.init_args.lr"]
     assert config["trainer"]["max_epochs"] == chosen["overrides"]["trainer.max_epochs"]
@@ -75,6 +77,7 @@ def test_tuning_picks_the_lowest_validation_gap_and_writes_it_as_a_recipe(tmp_pa
 
 def test_with_reference_models_the_gap_is_to_the_mean_of_the_retrained_models(tmp_path):
     from lightning_unlearn import grid
+    from lightning_unlearn.experiment import build_rows
     from lightning_unlearn.metrics.gap import SELECTION_GAP_METRICS, avg_gap
 
     data = _data_with_validation(tmp_path)
@@ -88,9 +91,16 @@ def test_with_reference_models_the_gap_is_to_the_mean_of_the_retrained_models(tm
     )
     scenario = grid.prepare_scenario(ws, "class_0", {"classes": [0]}, f"{FIXTURES}/retrain.yaml", progress)
     grid.prepare_references(ws, scenario, f"{FIXTURES}/retrain.yaml", 2, progress)
-    retrained = grid.retrained_rows(scenario)
-    assert len(retrained) == 3 and len({r["TA_val"] for r in retrained}) > 1  # three models, not one thrice
-    target = {k: sum(r[k] for r in retrained) / 3 for k in SELECTION_GAP_METRICS}
+    assert progress.computed == 0  # the tuning trained them all, where a grid finds them
+    # each retrained model scored as a method against the retrained model, as a grid scores one
+    models = [build_rows([scenario.retrain])[0]]
+    models += [build_rows([scenario.retrain, ref])[1] for ref in scenario.references]
+    assert len({tuple(m[k] for k in SELECTION_GAP_METRICS) for m in models}) == 3  # three models, not one twice
+    helper = grid.retrained_rows(scenario)
+    assert [[r[k] for k in SELECTION_GAP_METRICS] for r in helper] == [
+        [m[k] for k in SELECTION_GAP_METRICS] for m in models
+    ]
+    target = {k: sum(m[k] for m in models) / 3 for k in SELECTION_GAP_METRICS}
     rows = result["rows"]
     for row in rows:
         assert row["score"] == row["avg_gap_val_mean"] == pytest.approx(avg_gap(row, target, SELECTION_GAP_METRICS))
@@ -99,6 +109,7 @@ def test_with_reference_models_the_gap_is_to_the_mean_of_the_retrained_models(tm
     assert chosen["score"] == min(r["score"] for r in rows)
     header = (tmp_path / "recipes" / "class_0" / "finetune.yaml").read_text().splitlines()[0]
     assert "to the mean of 3 retrained models" in header and f"({chosen['score']:.2f};" in header
+    assert f"to the retrained model alone {chosen['avg_gap_val']:.2f})" in header
     assert "| avg_gap_val_mean |" in (tmp_path / "out" / "tiny" / "tuning.md").read_text()
     with pytest.raises(ValueError, match="reference_models"):
         _tune(tmp_path, data, search, reference_models=-1)
