@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from lightning_unlearn import grid
-from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap, mean_row
+from lightning_unlearn.metrics.gap import GAP_METRICS, SELECTION_GAP_METRICS, avg_gap
 from lightning_unlearn.shipped import locate
 
 #: The figures reported for each retrained model: the gap's metrics on the test and on the validation set.
@@ -82,8 +82,12 @@ def typicality(retrain: Mapping[str, float], references: Sequence[Mapping[str, f
 
 
 def ensemble_target(models: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """The mean of every figure over retrained models (the retrained model and its references)."""
-    return mean_row(models, FIGURES)
+    """The mean of every figure over retrained models (the retrained model and its references).
+
+    Exactly summed (:func:`statistics.fmean`), as when the committed recipes were chosen; ``metrics.mean_row``, which
+    ``lightning-unlearn tune`` uses, sums plainly and can differ from it in the last digit.
+    """
+    return {k: statistics.fmean(float(m[k]) for m in models) for k in FIGURES}
 
 
 def leave_one_out_floor(models: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
